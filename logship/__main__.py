@@ -1,0 +1,5 @@
+import sys
+
+from logship.cli import main
+
+sys.exit(main())
