@@ -15,9 +15,27 @@ from pathlib import Path
 
 HOSTS = ["web-1", "web-2", "db-1", "cache-3", "batch-7"]
 PATHS = ["/", "/api/v1/users", "/api/v1/orders/{}", "/static/app.{}.js", "/login", "/health"]
-AGENTS = ["curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64)", "kube-probe/1.29", "python-requests/2.32"]
+AGENTS = [
+    "curl/8.5.0",
+    "Mozilla/5.0 (X11; Linux x86_64)",
+    "kube-probe/1.29",
+    "python-requests/2.32",
+]
 LEVELS = ["DEBUG", "INFO", "INFO", "INFO", "WARNING", "ERROR"]
-WORDS = "session user order cache request worker queue job file token shard replica".split()
+WORDS = [
+    "session",
+    "user",
+    "order",
+    "cache",
+    "request",
+    "worker",
+    "queue",
+    "job",
+    "file",
+    "token",
+    "shard",
+    "replica",
+]
 
 
 def lines(n: int, seed: int = 42) -> Iterator[str]:
