@@ -33,7 +33,7 @@ fmt: venv
 bench: venv
 	$(BIN)/python bench/e2e.py
 
-deb:
+deb: venv
 	bash packaging/deb/build.sh
 
 clean:

@@ -74,6 +74,9 @@ CREATE TABLE IF NOT EXISTS log_templates (
     last_seen   timestamptz NOT NULL DEFAULT now(),
     events      bigint      NOT NULL DEFAULT 0
 );
+-- Set when template mining generalised this template into another one (a position found to be
+-- variable): events keep their template_id; readers group by coalesce(merged_into, id).
+ALTER TABLE log_templates ADD COLUMN IF NOT EXISTS merged_into bigint;
 
 -- Anomalies found by the detector. Idempotent per (kind, host, path, template, window).
 CREATE TABLE IF NOT EXISTS anomalies (
@@ -100,7 +103,7 @@ BEGIN
         PERFORM pg_advisory_xact_lock(7146602);
         IF to_regclass(name) IS NULL THEN
             EXECUTE format(
-                'CREATE TABLE %I PARTITION OF log_events FOR VALUES FROM (%L) TO (%L)',
+                'CREATE TABLE IF NOT EXISTS %I PARTITION OF log_events FOR VALUES FROM (%L) TO (%L)',
                 name, day::timestamp AT TIME ZONE 'UTC',
                 (day + 1)::timestamp AT TIME ZONE 'UTC');
         END IF;

@@ -5,7 +5,8 @@ A rule decides, line by line, whether a line *continues* the pending event or *s
 - `FirstLineRule(regex)`: a line matching the regex starts an event; other lines continue it
   (the usual "every event starts with a timestamp" rule).
 - `ContinuationRule(regex)`: a line matching the regex continues the event; others start one.
-  The `java` preset is one: `\\tat ...`, `... 12 more`, `Caused by: ...`, `Suppressed: ...`.
+  The `java` preset is one: `\\tat ...`, `... 12 more`, `Caused by: ...`, `Suppressed: ...`
+  and the exception line (`java.lang.IllegalStateException: ...`) after the logged line.
 - `PythonRule()`: the `python` preset. A traceback continues the log line before it:
   `Traceback (most recent call last):`, its indented frames, the exception line that ends it,
   and the chaining lines (`During handling of the above exception, ...`) between tracebacks.
@@ -29,7 +30,10 @@ from logship.errors import ConfigError
 # (start offset, end offset, payload)
 Event = tuple[int, int, bytes]
 
-_JAVA_CONTINUATION = rb"^(?:[ \t]+|\.\.\. \d+ (?:more|common frames omitted)|Caused by: |Suppressed: )"
+_JAVA_CONTINUATION = (
+    rb"^(?:[ \t]+|\.\.\. \d+ (?:more|common frames omitted)|Caused by: |Suppressed: "
+    rb"|(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b)"
+)
 _PY_TRACEBACK = b"Traceback (most recent call last):"
 _PY_CHAINING = (
     b"During handling of the above exception, another exception occurred:",

@@ -10,6 +10,7 @@ numbers are caught without a rule for each kind. Pure functions, no state.
 
 from __future__ import annotations
 
+import functools
 import re
 
 WILDCARD = "<*>"
@@ -26,6 +27,10 @@ _PATTERNS: list[str] = [
     r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b",
     # UUIDs.
     r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+    # MAC addresses, IPv6 (full and compressed with at least two groups), IPv4 with port.
+    r"\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b",
+    r"(?<![\w:.])(?=[0-9a-fA-F:]*\d)(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])",
+    r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b",
     # Dates and times: ISO 8601, ctime ("Fri Jun 17 07:07:00 2005"), syslog, Apache, plain.
     r"\b\d{4}-\d{2}-\d{2}(?:[T ]" + _TIME + r")?" + _TZ,
     r"\b" + _DAY + r",?\s+" + _MONTH + r"\s+\d{1,2},?\s+" + _TIME + r"(?:\s+\d{4})?" + _TZ,
@@ -33,23 +38,26 @@ _PATTERNS: list[str] = [
     r"\b\d{1,2}/" + _MONTH + r"/\d{4}(?::" + _TIME + r")?(?:\s[+-]\d{4})?",
     r"\b\d{1,4}[/.]\d{1,2}[/.]\d{1,4}\b(?:\s" + _TIME + ")?",
     r"\b" + _TIME + r"\b",
-    # MAC addresses, IPv6 (full and compressed with at least two groups), IPv4 with port.
-    r"\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b",
-    r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}(?::|[0-9a-fA-F]{1,4})(?![\w:])",
-    r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b",
     # Hexadecimal: 0x..., and long runs of hex digits with at least one digit.
     r"\b0[xX][0-9a-fA-F]+\b",
     r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b",
     # File paths with at least two parts ("/var/log/syslog", "C:\\Temp\\x", "./run.sh").
     r"(?<![\w/.])(?:[A-Za-z]:\\|\.{0,2}/)[\w.\-~+@$%]+(?:[/\\][\w.\-~+@$%]*)+",
     r"(?<![\w/.])/[\w.\-~+@$%]*\d[\w.\-~+@$%]*",
+    # Data sizes: the number and its unit are one value ("5.2 KB", "17.7GB", "512 bytes").
+    r"(?<![\w.])\d+(?:\.\d+)?(?:\s?(?:[KMGTPE]i?B|B|bytes?)|[KMGTPE])\b",
     # Numbers with an optional sign, decimals, exponent and unit-free.
     r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])",
 ]
 _VARIABLES = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 # Pieces of a token: runs of word-ish characters between punctuation.
-_PIECE = re.compile(r"[^\s=:,;()\[\]{}<>\"'|]+")
+_PIECE = re.compile(r"(?:[^\s=:,;()\[\]{}<>\"'|.]|\.(?!\.))+")
+# An empty value: `()`, `[]`, `""`, or `key=` at the end of a token.
+_EMPTY = re.compile(r"^(?:\(\)|\[\]|\{\}|<>|\"\"|'')$|(?<=\w=)$")
 _DIGIT = re.compile(r"\d")
+# A name with one short digit run inside letters (`jk2_init`, `log4j`, `Slf4jLogger`, `k8s`):
+# part of the program's vocabulary, not a value.
+_NAME_WITH_DIGIT = re.compile(r"[A-Za-z_]*[A-Za-z]\d{1,2}[A-Za-z_]*[A-Za-z]")
 _MARK = "\x00"  # stands for a masked variable while tokens are split; never in input text
 
 
@@ -60,13 +68,22 @@ def mask_variables(text: str) -> str:
 
 def _mask_piece(match: re.Match[str]) -> str:
     piece = match.group(0)
-    if _MARK in piece or _DIGIT.search(piece):
+    if _MARK in piece:
+        return _MARK
+    if _DIGIT.search(piece) and not _NAME_WITH_DIGIT.fullmatch(piece):
         return _MARK
     return piece
 
 
+_PLAIN = re.compile(r"[^\d=()\[\]{}<>\"'\x00]*")
+
+
+@functools.lru_cache(maxsize=65536)
 def mask_token(token: str) -> str:
     """Mask the digit-bearing pieces of one token; `<*>` runs inside a token collapse to one."""
+    if _PLAIN.fullmatch(token):
+        return token  # no digit, no brackets, no `=`: nothing to mask (most words)
+    token = _EMPTY.sub(lambda m: m.group(0)[:1] + _MARK + m.group(0)[1:], token, count=1)
     token = token.replace(WILDCARD, _MARK)
     token = _PIECE.sub(_mask_piece, token)
     while _MARK + _MARK in token:

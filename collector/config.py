@@ -22,7 +22,9 @@ SECTION = "collector"
 @dataclass
 class CollectorConfig:
     host: str = doc_field("0.0.0.0", "address to listen on for agents", env=("HOST",))
-    port: int = doc_field(8888, "TCP port to listen on for agents (0 = any free port)", env=("PORT",))
+    port: int = doc_field(
+        8888, "TCP port to listen on for agents (0 = any free port)", env=("PORT",)
+    )
     storage_path: Path = doc_field(
         Path("data/received"),
         "folder where received lines are archived per agent and source",

@@ -61,7 +61,7 @@ def _check_config(argv: Sequence[str]) -> int:
 
     sections = _server_sections()
     for section, cls in sections.items():
-        cfg = load(cls, path=args.config, section=section)
+        cfg: object = load(cls, path=args.config, section=section)
         print(f"[{section}] ok: {cfg}")
     if args.config is not None:
         from logship.config import read_toml

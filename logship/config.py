@@ -29,9 +29,12 @@ ENV_PREFIX = "LOGSHIP_"
 def doc_field(default: Any, doc: str, *, env: tuple[str, ...] = (), **kw: Any) -> Any:
     """A dataclass field with its one-line doc and extra environment names."""
     if isinstance(default, (list, dict)):
-        return dataclasses.field(
-            default_factory=lambda d=default: type(d)(d), metadata={"doc": doc, "env": env}, **kw
-        )
+        template = default
+
+        def factory() -> Any:
+            return type(template)(template)
+
+        return dataclasses.field(default_factory=factory, metadata={"doc": doc, "env": env}, **kw)
     return dataclasses.field(default=default, metadata={"doc": doc, "env": env}, **kw)
 
 

@@ -1,6 +1,6 @@
 """The worker role's configuration: one dataclass, every key with a default, a unit and a doc.
 
-Loaded by `load_config()` from defaults < the `[workers]` table of the TOML file named by
+Loaded by `load_config()` from defaults < the `[worker]` table of the TOML file named by
 `LOGSHIP_CONFIG` (if set) < `.env` < the environment (`LOGSHIP_<KEY>`, plus the seed names
 `DATABASE_URL` and `BROKER_URL`).
 """
@@ -17,7 +17,7 @@ from logship.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/logship"
 CONFIG_ENV = "LOGSHIP_CONFIG"
-SECTION = "workers"
+SECTION = "worker"
 
 
 @dataclass
@@ -48,8 +48,13 @@ class WorkerConfig:
     retry_backoff_max_s: float = doc_field(
         60.0, "Upper bound of the retry delay after connection errors (jitter included)."
     )
+    retry_wait_in_task: bool = doc_field(
+        True,
+        "Wait out retry delays inside the task (backpressure) instead of as Celery ETA tasks.",
+    )
     apply_schema: bool = doc_field(True, "Apply schema.sql (idempotent) when a worker starts.")
     metrics_port: int = doc_field(0, "Port serving Prometheus metrics (0 = off).")
+    metrics_host: str = doc_field("127.0.0.1", "Address the metrics port listens on.")
 
     def validate(self) -> None:
         """Raise ConfigError naming the key when a value cannot work."""
@@ -84,7 +89,7 @@ class WorkerConfig:
 def load_config(
     environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
 ) -> WorkerConfig:
-    """The worker configuration from `LOGSHIP_CONFIG`'s `[workers]` table, `.env` and environ."""
+    """The worker configuration from `LOGSHIP_CONFIG`'s `[worker]` table, `.env` and environ."""
     env = os.environ if environ is None else environ
     path = env.get(CONFIG_ENV) or None
     return load(

@@ -10,8 +10,6 @@ would loop forever, so the batch goes to the `dead_letters` table with its error
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 
 from logship.errors import LogshipError, RecordError
@@ -67,4 +65,4 @@ def is_retriable(exc: BaseException) -> bool:
         return "closed" in text or "connection" in text
     # OSError covers ConnectionError (refused, reset) and socket errors; TimeoutError is an
     # OSError too, asyncio.TimeoutError is the same class on Python 3.11.
-    return isinstance(exc, (OSError, TimeoutError, asyncio.TimeoutError, ConnectionError))
+    return isinstance(exc, (OSError, TimeoutError, ConnectionError))

@@ -1,12 +1,15 @@
-"""Write the agent's default config file (the .deb conffile) from `agent.config.AgentConfig`.
+"""Write the agent's default config file (the .deb conffile) from the agent's config dataclass.
 
 Every key appears commented out with its one-line doc and its default, so the file documents
 itself and never drifts from the code: it is generated at package build time from
-`logship.config.describe`. `--set KEY=VALUE` writes a key uncommented (the package uses it for
+`logship.config.describe`. The class is `agent.inputs.RunConfig` (what `logship-agent run`
+reads: `agent.config.AgentConfig` plus the `[[inputs]]` tables and the run-only keys), or
+`AgentConfig` where there is no `run`. The `[[inputs]]` tables get a commented example built
+from `agent.inputs.InputConfig`. `--set KEY=VALUE` writes a key uncommented (the package uses it for
 settings whose default differs under systemd, such as the state directory).
 
-The script checks its own output: the file must parse as TOML, and uncommenting every key must
-load back into exactly the defaults.
+The script checks its own output: the file must parse as TOML, uncommenting every key must
+load back into exactly the defaults, and uncommenting the example tables must load too.
 
     python3 packaging/deb/gen_agent_toml.py -o build/agent.toml --set state_dir=/var/lib/logship-agent
 """
@@ -19,7 +22,7 @@ import json
 import math
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -64,37 +67,57 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"no TOML form for {value!r}")
 
 
+# Keys whose default would make a useless example: shown with this value instead.
+EXAMPLE_VALUES = {"paths": '["/var/log/syslog", "/var/log/nginx/*.log"]'}
+TABLES_MARK = "# ----------------------------------------------------------------- tables"
+Entries = Sequence[tuple[str, Any, str]]
+
+
 def toml_key(key: str) -> str:
     bare = key and all(c.isalnum() or c in "-_" for c in key) and key.isascii()
     return key if bare else json.dumps(key)
 
 
 def render(
-    entries: Sequence[tuple[str, Any, str]],
+    entries: Entries,
     *,
     version: str,
     section: str | None = None,
     settings: dict[str, str] | None = None,
+    tables: Mapping[str, Entries] | None = None,
 ) -> str:
-    """The commented config file text for (key, default, doc) entries."""
+    """The commented config file text for (key, default, doc) entries.
+
+    `tables` maps a key holding an array of tables (like `inputs`) to the entries of one
+    table: they are shown as a commented `[[key]]` example after every plain key.
+    """
     settings = settings or {}
     unknown = set(settings) - {key for key, _, _ in entries}
     if unknown:
         raise ValueError(f"--set names unknown key(s): {', '.join(sorted(unknown))}")
-    out = [HEADER.format(version=version)]
+    out = [HEADER.format(version=version).rstrip("\n")]
     if section:
-        out.append(f"[{section}]\n")
+        out += ["", f"[{section}]"]
     for key, default, doc in entries:
         out.append("")
         for line in (doc or "(no description)").splitlines():
             out.append(f"# {line}".rstrip())
         literal = toml_value(default)
         if default is None:
-            out[-1] += " (empty: unset)"
+            literal += "  # unset"
         if key in settings:
             out.append(f"# Default: {key} = {literal}")
             out.append(f"{toml_key(key)} = {settings[key]}")
         else:
+            out.append(f"# {toml_key(key)} = {literal}")
+    docs = {key: doc for key, _, doc in entries}
+    for name, table in (tables or {}).items():
+        out += ["", TABLES_MARK, f"## {docs.get(name, '')}".rstrip()]
+        out.append("## Uncomment the example, and repeat the table for each group of files:")
+        out.append(f"# [[{name}]]")
+        for key, default, doc in table:
+            literal = EXAMPLE_VALUES.get(key) or toml_value(default)
+            out.append(f"# # {doc}".rstrip())
             out.append(f"# {toml_key(key)} = {literal}")
     return "\n".join(out) + "\n"
 
@@ -103,9 +126,23 @@ def uncomment_all(text: str, keys: Sequence[str]) -> str:
     """The file with every `# key = default` line made active (for the self-check)."""
     lines = []
     prefixes = tuple(f"# {toml_key(k)} = " for k in keys)
+    in_tables = False
     for line in text.splitlines():
-        lines.append(line[2:] if line.startswith(prefixes) else line)
+        in_tables = in_tables or line == TABLES_MARK
+        lines.append(line[2:] if line.startswith(prefixes) and not in_tables else line)
     return "\n".join(lines) + "\n"
+
+
+def uncomment_tables(text: str) -> str:
+    """The file with the example tables made active (for the self-check)."""
+    head, mark, tail = text.partition(TABLES_MARK)
+    if not mark:
+        return text
+    lines = [
+        line[2:] if line.startswith("# ") and not line.startswith("##") else line
+        for line in tail.splitlines()
+    ]
+    return head + "\n".join(lines) + "\n"
 
 
 def self_check(text: str, cls: type, section: str | None, keys: Sequence[str]) -> None:
@@ -120,19 +157,52 @@ def self_check(text: str, cls: type, section: str | None, keys: Sequence[str]) -
     tomllib.loads(text)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "agent.toml"
+        path.write_text(uncomment_tables(text), encoding="utf-8")
+        load(cls, path=path, section=section, environ={}, dotenv=None)
         path.write_text(uncomment_all(text, keys), encoding="utf-8")
-        loaded = load(cls, path=path, section=section, environ={}, dotenv=None)
+        loaded: Any = load(cls, path=path, section=section, environ={}, dotenv=None)
     defaults = cls()
     for key in keys:
         got, want = getattr(loaded, key), getattr(defaults, key)
+        if isinstance(want, Path):
+            want = want.expanduser()  # the loader expands `~` in paths
         if got != want and not (isinstance(want, float) and math.isnan(want)):
             raise SystemExit(f"gen_agent_toml: key {key!r} reads back as {got!r}, not {want!r}")
+
+
+DEFAULT_CLASSES = ("agent.inputs:RunConfig", "agent.config:AgentConfig")
+TABLE_CLASSES: dict[str, str] = {"inputs": "agent.inputs:InputConfig"}
+
+
+def config_class(spec: str | None) -> type:
+    """The dataclass named `module:Name`; without a name, the first of DEFAULT_CLASSES found."""
+    import importlib
+
+    for item in [spec] if spec else DEFAULT_CLASSES:
+        module, _, name = item.partition(":")
+        try:
+            found = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            if spec:
+                raise
+            continue
+        if not (isinstance(found, type) and dataclasses.is_dataclass(found)):
+            raise SystemExit(f"gen_agent_toml: {item} is not a dataclass")
+        return found
+    raise SystemExit(f"gen_agent_toml: none of {', '.join(DEFAULT_CLASSES)} can be imported")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     parser.add_argument("--section", default=None, help="write the keys under this [section]")
+    parser.add_argument(
+        "--class",
+        dest="cls",
+        default=None,
+        metavar="MODULE:NAME",
+        help="config dataclass (default: agent.inputs:RunConfig, else agent.config:AgentConfig)",
+    )
     parser.add_argument(
         "--set",
         dest="settings",
@@ -143,8 +213,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from agent.config import AgentConfig
-
     from logship import __version__
     from logship.config import describe
 
@@ -154,10 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not sep:
             parser.error(f"--set wants KEY=VALUE, got {item!r}")
         settings[key.strip()] = value.strip()
-    entries = describe(AgentConfig)
-    text = render(entries, version=__version__, section=args.section, settings=settings)
+    cls = config_class(args.cls)
+    entries = describe(cls)
+    keys = {key for key, _, _ in entries}
+    tables = {
+        name: describe(config_class(spec)) for name, spec in TABLE_CLASSES.items() if name in keys
+    }
+    text = render(
+        entries, version=__version__, section=args.section, settings=settings, tables=tables
+    )
     commented = [key for key, _, _ in entries if key not in settings]
-    self_check(text, AgentConfig, args.section, commented)
+    self_check(text, cls, args.section, commented)
     if args.output is None:
         sys.stdout.write(text)
     else:

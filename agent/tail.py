@@ -1,0 +1,544 @@
+"""Tailing one file: lines → events → batches, rotation and truncation, acknowledged offsets.
+
+The pure parts are `LineSplitter` (bytes → complete lines with their offsets, cut to a maximum
+size) and `Tail`'s bookkeeping; the only I/O is `os.pread`/`os.fstat` on the file descriptor
+the tail holds, so a renamed or deleted file is still read to its end.
+
+Offsets, from the start of the file:
+
+    committed ≤ (batches in flight) ≤ batched ≤ (open batch) ≤ (pending multiline event) ≤ read
+
+- `committed` is what the checkpoint stores: the end of the last batch acknowledged, every
+  batch before it acknowledged too (ACKs may arrive out of order). It is always the end of a
+  whole event, so a restart never splits a multiline event.
+- Batches in flight are recorded (`spans`) before they are sent. After a crash they are read
+  again with the very same boundaries (`replay`), so a re-sent batch has the same id and the
+  collector's workers store it once.
+
+File lifecycle, decided by `check(path_stat)`:
+
+- the path names another inode (rename+create rotation) or nothing (deleted): the tail
+  *finishes*: it reads to the end, waits `rotate_wait_s` for late writes, flushes the last
+  unterminated line and pending event, and closes once its batches are acknowledged;
+- the file is smaller than the read offset, or its first bytes changed (copytruncate,
+  truncation): it restarts at 0 under a new identity; bytes seen but not read are counted lost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent import identity
+from agent.batcher import Batch
+from agent.multiline import Event, Joiner
+
+FINGERPRINT_BYTES = identity.FINGERPRINT_BYTES
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".Z")
+
+
+def fingerprint(fd: int, length: int = FINGERPRINT_BYTES) -> tuple[str, int]:
+    """(the identity fingerprint of the first bytes, how many bytes it covers)."""
+    head = os.pread(fd, length, 0)
+    return identity.fingerprint(head), len(head)
+
+
+def identity_string(dev: int, ino: int, fp: str) -> str:
+    """The protocol's file identity `"<dev>:<inode>:<fingerprint>"`."""
+    return f"{dev}:{ino}:{fp}"
+
+
+class LineSplitter:
+    """Incremental line splitting with byte offsets; lines over `max_line_bytes` are cut.
+
+    `feed(data)` returns `(start, end, line)` for each complete line: `end` is past the `\\n`,
+    `line` has no terminator (`\\n` or `\\r\\n`). An unterminated tail is kept (at most
+    `max_line_bytes` of it) until its newline arrives or `flush()` is called.
+    """
+
+    def __init__(self, offset: int, max_line_bytes: int) -> None:
+        self.offset = offset  # file offset of the first byte of the unterminated tail
+        self.max_line_bytes = max_line_bytes
+        self.truncated: list[int] = []  # start offsets of lines cut, not yet taken by a batch
+        self._buf = b""
+        self._dropped = 0  # bytes of the unterminated tail beyond max_line_bytes, not kept
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of the unterminated tail (kept and dropped)."""
+        return len(self._buf) + self._dropped
+
+    def feed(self, data: bytes) -> list[Event]:
+        out: list[Event] = []
+        maxb = self.max_line_bytes
+        if self._dropped:
+            idx = data.find(b"\n")
+            if idx < 0:
+                self._dropped += len(data)
+                return out
+            end = self.offset + len(self._buf) + self._dropped + idx + 1
+            out.append((self.offset, end, self._buf))
+            self.truncated.append(self.offset)
+            self.offset = end
+            self._buf = b""
+            self._dropped = 0
+            data = data[idx + 1 :]
+        if self._buf:
+            data = self._buf + data
+        parts = data.split(b"\n")
+        rest = parts.pop()
+        pos = self.offset
+        for part in parts:
+            end = pos + len(part) + 1
+            if part[-1:] == b"\r":
+                part = part[:-1]
+            if len(part) > maxb:
+                part = part[:maxb]
+                self.truncated.append(pos)
+            out.append((pos, end, part))
+            pos = end
+        self.offset = pos
+        if len(rest) > maxb:
+            self._dropped = len(rest) - maxb
+            rest = rest[:maxb]
+        self._buf = rest
+        return out
+
+    def flush(self) -> list[Event]:
+        """The unterminated tail as a last line (the file is finished or was truncated)."""
+        if not self._buf and not self._dropped:
+            return []
+        end = self.offset + len(self._buf) + self._dropped
+        line = self._buf[:-1] if self._buf[-1:] == b"\r" else self._buf
+        if self._dropped:
+            self.truncated.append(self.offset)
+        event = (self.offset, end, line)
+        self.offset = end
+        self._buf = b""
+        self._dropped = 0
+        return [event]
+
+    def take_truncated(self, end: int) -> int:
+        """How many cut lines start before `end` (forgetting them)."""
+        cut = self.truncated
+        n = 0
+        while n < len(cut) and cut[n] < end:
+            n += 1
+        if n:
+            del cut[:n]
+        return n
+
+    def reset(self, offset: int) -> None:
+        self.truncated.clear()
+        self.offset = offset
+        self._buf = b""
+        self._dropped = 0
+
+
+@dataclass(slots=True)
+class Span:
+    """A batch sent (or about to be) and not yet folded into `committed`."""
+
+    start: int
+    end: int
+    batch_id: str
+    acked: bool = False
+
+
+@dataclass
+class Limits:
+    """How batches are bounded and when a finished file is let go."""
+
+    max_batch_lines: int = 1000
+    max_batch_bytes: int = 512 * 1024
+    batch_age_s: float = 0.5
+    rotate_wait_s: float = 2.0
+    read_chunk_bytes: int = 256 * 1024
+
+
+@dataclass
+class Counters:
+    """What happened to one file, for metrics (running totals)."""
+
+    lines_read: int = 0
+    bytes_read: int = 0
+    rotations: int = 0
+    truncations: int = 0
+    bytes_lost: int = 0
+
+
+class Tail:
+    """The state of one file being read. Owns its file descriptor."""
+
+    def __init__(
+        self,
+        *,
+        agent: str,
+        path: str,
+        fd: int,
+        dev: int,
+        ino: int,
+        offset: int,
+        joiner: Joiner,
+        max_line_bytes: int,
+        limits: Limits,
+        fields: dict[str, Any] | None = None,
+        file_id: str | None = None,
+        fp: str | None = None,
+        fp_len: int = 0,
+        replay: list[int] | None = None,
+        finishing: bool = False,
+        transcode: str | None = None,
+        now: float = 0.0,
+    ) -> None:
+        self.agent = agent
+        self.transcode = transcode  # the files' encoding when lines must become UTF-8
+        self.path = path
+        self.fd: int | None = fd
+        self.dev = dev
+        self.ino = ino
+        self.file_id = file_id  # None until the file has a first byte to fingerprint
+        self.fp = fp
+        self.fp_len = fp_len
+        self.joiner = joiner
+        self.limits = limits
+        self.fields = fields
+        self.splitter = LineSplitter(offset, max_line_bytes)
+        self.read_offset = offset
+        self.committed = offset
+        self.batched = offset
+        self.size = offset  # last size seen
+        self.spans: deque[Span] = deque()
+        self.replay: deque[int] = deque(replay or [])
+        self.finishing = finishing  # the path no longer names this file: read to the end, close
+        self.done = False  # finished and flushed: no more batches will come
+        self.counters = Counters()
+        self.last_growth = now
+        self.eof = False
+        self._events: list[Event] = []
+        self._open_since: float | None = None  # when the open batch got its first event
+        self._open_bytes = 0
+        self._orphans: list[Batch] = []
+
+    # ------------------------------------------------------------------ identity
+
+    def ensure_identity(self) -> bool:
+        """Fingerprint the file once it has a first byte. False while it is still empty."""
+        if self.file_id is not None:
+            return True
+        assert self.fd is not None
+        fp, n = fingerprint(self.fd)
+        if n == 0:
+            return False
+        self.fp, self.fp_len = fp, n
+        self.file_id = identity_string(self.dev, self.ino, fp)
+        return True
+
+    def refine_fingerprint(self) -> None:
+        """Lengthen a short file's fingerprint once the file is longer (its wire id stays)."""
+        if self.fd is None or self.fp is None or self.fp_len >= FINGERPRINT_BYTES:
+            return
+        if self.size > self.fp_len:
+            fp, n = fingerprint(self.fd)
+            if n > self.fp_len and fingerprint(self.fd, self.fp_len)[0] == self.fp:
+                self.fp, self.fp_len = fp, n
+
+    def same_content(self) -> bool:
+        """Whether the file still starts with the bytes it was fingerprinted on."""
+        if self.fd is None or self.fp is None:
+            return True
+        fp, n = fingerprint(self.fd, self.fp_len)
+        return n == self.fp_len and fp == self.fp
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def check(self, path_stat: os.stat_result | None, now: float) -> str | None:
+        """Compare the file with what its path names now. Returns what changed, if anything:
+
+        "rotated" (path names another file), "deleted" (path names nothing), "truncated".
+        """
+        if self.fd is None or self.done:
+            return None
+        result = None
+        if not self.finishing:
+            if path_stat is None:
+                self.finishing, result = True, "deleted"
+            elif (path_stat.st_dev, path_stat.st_ino) != (self.dev, self.ino):
+                self.finishing, result = True, "rotated"
+                self.counters.rotations += 1
+        st = os.fstat(self.fd)
+        if st.st_size < self.read_offset or (self.fp is not None and not self.same_content()):
+            self.truncate(st.st_size, now)
+            return "truncated"
+        if st.st_size > self.size:
+            self.size = st.st_size
+            self.last_growth = now
+            self.eof = False
+            self.refine_fingerprint()
+        return result
+
+    def truncate(self, new_size: int, now: float) -> None:
+        """The file was truncated in place: count what may be lost, restart at 0, new identity."""
+        lost = max(0, self.size - self.read_offset)
+        self.counters.truncations += 1
+        self.counters.bytes_lost += lost
+        # The unterminated last line was written before the truncation: ship what we have,
+        # under the old identity. Acknowledgements for it no longer move the checkpoint.
+        self._events.extend(self.joiner.feed(self.splitter.flush(), now))
+        self.replay.clear()
+        self._orphans.extend(self.take_batches(now, force=True))
+        self.spans.clear()
+        self.file_id = None
+        self.fp = None
+        self.fp_len = 0
+        self.splitter.reset(0)
+        self.read_offset = self.committed = self.batched = 0
+        self.size = new_size
+        self.last_growth = now
+        self.eof = False
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, now: float, budget_bytes: int | None = None) -> int:
+        """Read up to one chunk; turn complete lines into events. Returns bytes read."""
+        if self.fd is None or self.done:
+            return 0
+        if not self.ensure_identity():
+            self.eof = True
+            return 0
+        want = budget_bytes or self.limits.read_chunk_bytes
+        if self.replay:
+            want = min(want, self.replay[0] - self.read_offset)
+            if want <= 0:
+                return 0  # at a replay boundary: take_batches closes that batch first
+        data = os.pread(self.fd, want, self.read_offset)
+        if not data:
+            self.eof = True
+            return 0
+        self.eof = False
+        n = len(data)
+        self.read_offset += n
+        if self.read_offset > self.size:
+            self.size = self.read_offset
+        self.last_growth = now
+        lines = self.splitter.feed(data)
+        self.counters.lines_read += len(lines)
+        self.counters.bytes_read += n
+        if lines:
+            self._events.extend(self.joiner.feed(lines, now))
+        return n
+
+    def finish_if_due(self, now: float) -> bool:
+        """For a finishing tail at its end for `rotate_wait_s`: flush everything. True if done."""
+        if self.done:
+            return True
+        if not (
+            self.finishing and self.eof and now - self.last_growth >= self.limits.rotate_wait_s
+        ):
+            return False
+        self._events.extend(self.joiner.feed(self.splitter.flush(), now))
+        self._events.extend(self.joiner.flush())
+        self.done = True
+        return True
+
+    def take_batches(self, now: float, *, force: bool = False) -> list[Batch]:
+        """Close the batches that are full, old enough, at a replay boundary, or all (`force`)."""
+        out: list[Batch] = self._orphans
+        self._orphans = []
+        joiner = self.joiner
+        quiet = False
+        if joiner.pending and (
+            force
+            or (self.replay and self.read_offset == self.replay[0])
+            or (joiner.due(now) and not self.splitter.buffered)
+        ):
+            quiet = not force
+            self._events.extend(joiner.flush())
+        events = self._events
+        if not events:
+            if self.replay and self.read_offset >= self.replay[0] and not joiner.pending:
+                self.replay.clear()  # nothing ends at the recorded boundary: give up replay
+            return out
+        if self._open_since is None:
+            self._open_since = now
+        lim = self.limits
+        i, n = 0, len(events)
+        while i < n:
+            if self.replay:
+                stop = self.replay[0]
+                j = i
+                while j < n and events[j][1] <= stop:
+                    j += 1
+                if j > i and events[j - 1][1] == stop:
+                    out.append(self._make(events[i:j]))
+                    self.replay.popleft()
+                    i = j
+                    continue
+                if j < n or events[i][0] >= stop or self.read_offset >= stop:
+                    # An event crosses the recorded boundary (the rule changed): give up replay.
+                    self.replay.clear()
+                    continue
+                if force:
+                    out.append(self._make(events[i:j]))
+                    i = j
+                break
+            j = min(n, i + lim.max_batch_lines)
+            size = 0
+            k = i
+            while k < j:
+                size += len(events[k][2])
+                k += 1
+                if size >= lim.max_batch_bytes:
+                    break
+            if (
+                k - i >= lim.max_batch_lines
+                or size >= lim.max_batch_bytes
+                or force
+                or quiet
+                or now - self._open_since >= lim.batch_age_s
+            ):
+                out.append(self._make(events[i:k]))
+                i = k
+                continue
+            break
+        del events[:i]
+        if events:
+            if i:
+                self._open_since = now
+        else:
+            self._open_since = None
+        return out
+
+    def _make(self, events: list[Event]) -> Batch:
+        assert self.file_id is not None
+        start, end = events[0][0], events[-1][1]
+        truncated = self.splitter.take_truncated(end) if self.splitter.truncated else 0
+        lines = [e[2] for e in events]
+        if self.transcode:
+            enc = self.transcode
+            lines = [x.decode(enc, "replace").encode("utf-8") for x in lines]
+        b = Batch(
+            agent=self.agent,
+            path=self.path,
+            file_id=self.file_id,
+            offset=start,
+            end_offset=end,
+            lines=lines,
+            offsets=[e[0] for e in events],
+            truncated=truncated,
+            fields=self.fields,
+            data_bytes=sum(map(len, lines)),
+        )
+        self.spans.append(Span(start, end, b.id))
+        self.batched = end
+        return b
+
+    def next_deadline(self, now: float) -> float | None:
+        """When this tail next needs attention without any file event (timeouts)."""
+        times = []
+        d = self.joiner.deadline()
+        if d is not None:
+            times.append(d)
+        if self._events and self._open_since is not None:
+            times.append(self._open_since + self.limits.batch_age_s)
+        if self.finishing and not self.done:
+            times.append(max(now + 0.25, self.last_growth + self.limits.rotate_wait_s))
+        return min(times) if times else None
+
+    # ------------------------------------------------------------------ acknowledgements
+
+    def ack(self, batch_id: str) -> bool:
+        """Mark a batch acknowledged; advance `committed` over the contiguous acknowledged ones."""
+        for span in self.spans:
+            if span.batch_id == batch_id:
+                span.acked = True
+                break
+        else:
+            return False
+        while self.spans and self.spans[0].acked:
+            self.committed = self.spans.popleft().end
+        return True
+
+    @property
+    def idle(self) -> bool:
+        """Nothing read but not yet acknowledged."""
+        return (
+            not self.spans
+            and not self._events
+            and not self.joiner.pending
+            and not self.splitter.buffered
+        )
+
+    @property
+    def closable(self) -> bool:
+        return self.done and not self.spans and not self._events
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def lag_bytes(self) -> int:
+        return max(0, self.size - self.committed)
+
+    def entry(self) -> dict[str, Any] | None:
+        """The checkpoint entry for this file (None while it has no identity)."""
+        if self.file_id is None:
+            return None
+        return {
+            "file": self.file_id,
+            "fp": self.fp,
+            "head_bytes": self.fp_len,
+            "path": self.path,
+            "offset": self.committed,
+            "spans": [[s.start, s.end] for s in self.spans],
+            "size": self.size,
+            "done": self.done and not self.spans,
+        }
+
+
+@dataclass
+class Resume:
+    """Where to resume a known file, from its checkpoint entry."""
+
+    file_id: str
+    dev: int
+    ino: int
+    fp: str
+    fp_len: int
+    offset: int
+    replay: list[int] = field(default_factory=list)
+    updated: float = 0.0
+    path: str = ""
+    done: bool = False
+
+    @classmethod
+    def from_entry(cls, key: str, entry: dict[str, Any]) -> Resume:
+        """From a checkpoint entry (written by `run`, or by `send`). Raises ValueError."""
+        dev, ino, key_fp = identity.parse_key(key)
+        offset = int(entry["offset"])
+        ends = []
+        pos = offset
+        for start, end in entry.get("spans") or []:
+            if int(start) == pos and int(end) > pos:
+                ends.append(int(end))
+                pos = int(end)
+        return cls(
+            file_id=key,
+            dev=dev,
+            ino=ino,
+            fp=str(entry.get("fp") or key_fp),
+            fp_len=int(entry.get("head_bytes") or FINGERPRINT_BYTES),
+            offset=offset,
+            replay=ends,
+            updated=float(entry.get("updated") or 0.0),
+            path=str(entry.get("path", "")),
+            done=bool(entry.get("done", False)),
+        )
+
+    def matches(self, fd: int) -> bool:
+        """Whether the open file still starts with the fingerprinted bytes."""
+        fp, n = fingerprint(fd, self.fp_len)
+        return n == self.fp_len and fp == self.fp

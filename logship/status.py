@@ -1,0 +1,200 @@
+"""`logship status`: the pipeline at a glance, and `--wait-idle` for scripts and tests.
+
+Reads PostgreSQL (stored, dropped, dead letters, lag of the newest batch), the broker queue
+depth (batches published by collectors but not yet stored) and, when given, collectors'
+Prometheus endpoints (agents connected, batches in the pool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logship.errors import LogshipError
+
+
+@dataclass
+class Status:
+    batches_stored: int = 0
+    lines_received: int = 0
+    events_stored: int = 0
+    lines_dropped: int = 0
+    dead_letters: int = 0
+    drops_by_reason: dict[str, int] = field(default_factory=dict)
+    last_stored_at: str | None = None
+    seconds_since_last_batch: float | None = None
+    queued_batches: int | None = None
+    collectors: dict[str, dict[str, float]] = field(default_factory=dict)
+    last_errors: list[str] = field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waits in the broker and no collector holds a batch in its pool."""
+        in_pool = sum(
+            c.get("logship_collector_pool_in_flight", 0) for c in self.collectors.values()
+        )
+        return (self.queued_batches or 0) == 0 and in_pool == 0
+
+
+async def read_database(url: str, status: Status) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS batches, coalesce(sum(lines_received), 0) AS lines,"
+            " coalesce(sum(events_stored), 0) AS events, coalesce(sum(lines_dropped), 0) AS dropped,"
+            " max(stored_at) AS last, extract(epoch FROM now() - max(received_at)) AS lag"
+            " FROM ingest_batches"
+        )
+        status.batches_stored = int(row["batches"])
+        status.lines_received = int(row["lines"])
+        status.events_stored = int(row["events"])
+        status.lines_dropped = int(row["dropped"])
+        status.last_stored_at = row["last"].isoformat() if row["last"] else None
+        status.seconds_since_last_batch = float(row["lag"]) if row["lag"] is not None else None
+        status.drops_by_reason = {
+            r["reason"]: int(r["n"])
+            for r in await conn.fetch(
+                "SELECT reason, sum(lines) AS n FROM ingest_drops GROUP BY 1 ORDER BY 2 DESC"
+            )
+        }
+        status.dead_letters = int(await conn.fetchval("SELECT count(*) FROM dead_letters"))
+        status.last_errors = [
+            f"{r['failed_at']:%Y-%m-%d %H:%M:%S} batch {r['batch_id']}: {r['error']}"
+            for r in await conn.fetch(
+                "SELECT failed_at, batch_id, error FROM dead_letters ORDER BY id DESC LIMIT 5"
+            )
+        ]
+    finally:
+        await conn.close()
+
+
+def read_queue_depth(broker_url: str, broker_dir: Path | None, queue: str) -> int:
+    from kombu import Connection
+
+    from workers.celery_app import transport_options
+
+    options = transport_options(broker_url, broker_dir)
+    with Connection(broker_url, transport_options=options, connect_timeout=5) as conn:
+        channel = conn.channel()
+        try:
+            _, count, _ = channel.queue_declare(queue=queue, passive=True)
+        except Exception:  # the queue does not exist yet: nothing was ever published
+            return 0
+        finally:
+            channel.close()
+        return int(count)
+
+
+def read_metrics(url: str) -> dict[str, float]:
+    """Sum every sample of each metric family in a Prometheus text page."""
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode("utf-8", "replace")
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_part, _, value = line.rpartition(" ")
+        name = name_part.split("{", 1)[0]
+        try:
+            out[name] = out.get(name, 0.0) + float(value)
+        except ValueError:
+            continue
+    return out
+
+
+def collect(args: argparse.Namespace) -> Status:
+    status = Status()
+    asyncio.run(read_database(args.database_url, status))
+    status.queued_batches = read_queue_depth(args.broker_url, args.broker_dir, args.queue)
+    for url in args.collector_metrics:
+        status.collectors[url] = read_metrics(url)
+    return status
+
+
+def render(status: Status) -> str:
+    lines = [
+        f"stored     {status.events_stored:,} events from {status.lines_received:,} lines "
+        f"in {status.batches_stored:,} batches",
+        f"dropped    {status.lines_dropped:,} lines"
+        + (
+            " (" + ", ".join(f"{k}: {v:,}" for k, v in status.drops_by_reason.items()) + ")"
+            if status.drops_by_reason
+            else ""
+        ),
+        f"queued     {status.queued_batches if status.queued_batches is not None else '?'} "
+        "batches waiting for a worker",
+        f"last batch {status.last_stored_at or 'never'}",
+        f"dead       {status.dead_letters} batches in dead_letters",
+    ]
+    for url, metrics in status.collectors.items():
+        lines.append(
+            f"collector  {url}: {metrics.get('logship_collector_connections', 0):.0f} agents "
+            f"connected, {metrics.get('logship_collector_pool_in_flight', 0):.0f} batches in pool"
+        )
+    lines.extend(f"error      {e}" for e in status.last_errors)
+    lines.append("state      " + ("idle" if status.idle else "busy"))
+    return "\n".join(lines)
+
+
+def status_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="logship status",
+        description="Show the pipeline at a glance: stored, dropped, queued, last errors.",
+        epilog="example: logship status --wait-idle --timeout 300",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("LOGSHIP_DATABASE_URL") or os.environ.get("DATABASE_URL"),
+    )
+    parser.add_argument("--broker-url", default=os.environ.get("BROKER_URL", "filesystem://"))
+    parser.add_argument(
+        "--broker-dir", type=Path, default=Path(os.environ.get("LOGSHIP_BROKER_DIR", "data/broker"))
+    )
+    parser.add_argument("--queue", default=os.environ.get("LOGSHIP_QUEUE", "logship"))
+    parser.add_argument(
+        "--collector-metrics",
+        action="append",
+        default=[],
+        help="a collector's metrics URL (repeatable), e.g. http://127.0.0.1:9100/metrics",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--wait-idle", action="store_true", help="return once everything received is stored"
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for --wait-idle")
+    args = parser.parse_args(list(argv))
+    if not args.database_url:
+        print("logship status: set LOGSHIP_DATABASE_URL or --database-url", file=sys.stderr)
+        return 2
+    try:
+        status = collect(args)
+        if args.wait_idle:
+            deadline = time.monotonic() + args.timeout
+            while not status.idle:
+                if time.monotonic() > deadline:
+                    print(render(status))
+                    print(f"logship status: not idle after {args.timeout:.0f} s", file=sys.stderr)
+                    return 1
+                time.sleep(0.5)
+                status = collect(args)
+    except (OSError, LogshipError) as exc:
+        print(f"logship status: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        data: dict[str, Any] = asdict(status)
+        data["idle"] = status.idle
+        print(json.dumps(data, indent=2))
+    else:
+        print(render(status))
+    return 0

@@ -1,0 +1,126 @@
+"""The Celery task that stores one cleaned batch (the workers' I/O shell).
+
+Delivery: `acks_late` + `reject_on_worker_lost`, so the broker keeps the message until the
+batch is stored (or dead-lettered); storing is idempotent on `batch_id`, so redelivery is safe.
+Retriable errors (see `workers.errors.is_retriable`) retry forever with capped backoff and
+jitter; any other error keeps the message in `dead_letters` and the task succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, NoReturn
+
+import msgpack
+from celery import Task, shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
+
+from logship.records import CleanBatch
+from workers import metrics, runtime
+from workers.celery_app import STORE_TASK
+from workers.errors import is_retriable
+from workers.retry import backoff_s
+from workers.rows import batch_rows
+
+log = logging.getLogger("logship.workers")
+
+
+def _payload(message: Any) -> bytes:
+    """The message as msgpack again (lone surrogates kept with surrogatepass), else its repr."""
+    for errors in ("strict", "surrogatepass"):
+        try:
+            return bytes(msgpack.packb(message, use_bin_type=True, unicode_errors=errors))
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return repr(message).encode("utf-8", "backslashreplace")
+
+
+def _batch_id(message: Any) -> str | None:
+    if isinstance(message, dict) and message.get("id") is not None:
+        return str(message["id"])
+    return None
+
+
+def _retry(task: Task, exc: BaseException, what: str) -> NoReturn:
+    """Retry the task after a capped, jittered backoff; the message stays in the broker.
+
+    With `retry_wait_in_task` (default) the delay is waited out here, holding this one message
+    unacknowledged, and the task is then re-queued without an ETA: a database outage stops the
+    worker from consuming (backpressure). Otherwise Celery's countdown is used, which keeps
+    every retried message in the worker's memory as an ETA task until it is due.
+    """
+    cfg = runtime.config()
+    delay = backoff_s(task.request.retries, cfg.retry_backoff_base_s, cfg.retry_backoff_max_s)
+    log.warning(
+        "Cannot %s batch %s: %s; the batch stays in the broker, retry %d in %.1f s.",
+        what,
+        _batch_id(task.request.args[0] if task.request.args else None),
+        exc,
+        task.request.retries + 1,
+        delay,
+    )
+    metrics.counters().db_errors.inc()
+    if cfg.retry_wait_in_task:
+        time.sleep(delay)
+        raise task.retry(exc=exc, countdown=0, max_retries=None)
+    raise task.retry(exc=exc, countdown=delay, max_retries=None)
+
+
+def store(task: Task, message: Any) -> str:
+    """Store one batch message; returns "stored", "duplicate" or "dead-letter"."""
+    rt = runtime.runtime()
+    counters = metrics.counters()
+    started = time.perf_counter()
+    try:
+        rows = batch_rows(CleanBatch.from_message(message))
+        stored = rt.run(rt.store(rows))
+    except Exception as exc:
+        if is_retriable(exc):
+            _retry(task, exc, "store")
+        error = f"{type(exc).__name__}: {exc}"
+        try:
+            row_id = rt.run(rt.dead_letter(_batch_id(message), error, _payload(message)))
+        except Exception as exc2:
+            _retry(task, exc2, "dead-letter")
+        counters.dead_letters.inc()
+        log.error(
+            "Batch %s cannot be stored (%s); kept in dead_letters id %d, not retried.",
+            _batch_id(message),
+            error,
+            row_id,
+        )
+        return "dead-letter"
+    counters.store_seconds.observe(time.perf_counter() - started)
+    if stored:
+        counters.batches_stored.inc()
+        counters.rows_copied.inc(len(rows.events))
+        return "stored"
+    counters.batches_duplicate.inc()
+    log.info("Batch %s was already stored; delivery acknowledged.", rows.batch[0])
+    return "duplicate"
+
+
+@shared_task(
+    name=STORE_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+    ignore_result=True,
+)
+def store_batch(self: Task, message: Any) -> str:
+    """Store one cleaned batch (the msgpack-decoded `CleanBatch.to_message()` map)."""
+    return store(self, message)
+
+
+@worker_process_shutdown.connect
+def _on_process_shutdown(**_: Any) -> None:
+    runtime.shutdown()
+    metrics.process_exited(os.getpid())
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(**_: Any) -> None:
+    runtime.shutdown()
