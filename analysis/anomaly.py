@@ -43,8 +43,9 @@ def baseline(values: Sequence[float], floor: float) -> Baseline:
 
 
 def count_floor(center: float) -> float:
-    """Scale floor for event counts: Poisson-like, sqrt of the median, at least 1."""
-    return max(1.0, math.sqrt(max(center, 0.0)))
+    """Scale floor for event counts: the Poisson deviation sqrt(median), plus 1 for the
+    uncertainty of a median taken from a dozen small counts."""
+    return 1.0 + math.sqrt(max(center, 0.0))
 
 
 def robust_z(value: float, base: Baseline) -> float:
@@ -74,7 +75,7 @@ def rate_spike(
 ) -> float | None:
     """The z-score of an error rate (errors/total) if it spikes against past rates, else None.
 
-    The scale floor is the binomial standard error of the median rate at this window's size,
+    The scale floor is 1.5 binomial standard errors of the median rate at this window's size,
     so a few errors in a small window are not a spike.
     """
     if total <= 0 or errors < min_errors:
@@ -82,7 +83,7 @@ def rate_spike(
     rate = errors / total
     m = median(history)
     p = min(max(m, 1.0 / total), 1.0)
-    floor = max(math.sqrt(p * (1.0 - p) / total), 1e-3)
+    floor = max(1.5 * math.sqrt(p * (1.0 - p) / total), 1e-3)  # 1.5: median of few windows
     base = baseline(history, floor)
     if rate - base.median < min_increase:
         return None

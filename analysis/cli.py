@@ -19,6 +19,7 @@ from typing import BinaryIO
 from analysis.errors import StateError
 from analysis.persist import load_miner, save_miner
 from analysis.templates import TemplateMiner
+from logship import __version__
 
 EPILOG = """\
 examples:
@@ -42,6 +43,7 @@ def mine_main(argv: Sequence[str]) -> int:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"logship {__version__}")
     parser.add_argument("file", nargs="?", default="-", help="input file, or - for stdin")
     parser.add_argument(
         "--templates", action="store_true", help="print id, count and template of each template"

@@ -25,7 +25,7 @@ import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analysis.anomaly import align_window, count_spike, rate_spike
@@ -268,3 +268,17 @@ async def detect_recent(
     for k in range(windows - 1, -1, -1):
         found += await detect(conn, end - timedelta(seconds=k * cfg.window_s), cfg.window_s, cfg)
     return found
+
+
+async def run_detection(cfg: AnalysisConfig, now: datetime | None = None) -> list[Anomaly]:
+    """Connect to `cfg.database_url`, run `detect_recent`, disconnect: the periodic task's body.
+
+    Errors propagate; `analysis.errors.is_retriable` says whether the next period may retry.
+    """
+    import asyncpg
+
+    conn = await asyncpg.connect(cfg.database_url, timeout=10)
+    try:
+        return await detect_recent(conn, now or datetime.now(UTC), cfg)
+    finally:
+        await conn.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import sys
@@ -21,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from analysis.config import DEFAULT_DATABASE_URL
+from analysis.config import DEFAULT_DATABASE_URL, load_config
 from analysis.errors import ReportError, is_retriable
+from logship import __version__
+from logship.errors import ConfigError
 from logship.records import LEVELS
 
 ERROR_LEVELS = ("error", "critical", "alert", "emergency")
@@ -197,7 +200,7 @@ async def gather(
                 "window_start": r["window_start"],
                 "window_end": r["window_end"],
                 "score": r["score"],
-                "detail": r["detail"],
+                "detail": json.loads(r["detail"]) if isinstance(r["detail"], str) else r["detail"],
             }
             for r in anomalies
         ],
@@ -218,14 +221,10 @@ async def _fetch_report(url: str, since: datetime, until: datetime, host: str | 
 
 
 def _json_dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value)
 
 
 def _json_loads(value: str) -> Any:
-    import json
-
     return json.loads(value)
 
 
@@ -248,6 +247,7 @@ def report_main(argv: Sequence[str]) -> int:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"logship {__version__}")
     parser.add_argument("--since", default="24h", help="start: 24h, 30m, 7d or ISO time")
     parser.add_argument("--until", default=None, help="end: duration before now or ISO time")
     parser.add_argument("--host", default=None, help="only events of this host")
@@ -255,12 +255,17 @@ def report_main(argv: Sequence[str]) -> int:
     parser.add_argument("-o", "--output", type=Path, help="write to this file (default stdout)")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("LOGSHIP_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or DEFAULT_DATABASE_URL,
-        help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL)",
+        default=None,
+        help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL, else [analysis] database_url "
+        f"of $LOGSHIP_CONFIG, else {DEFAULT_DATABASE_URL})",
     )
     args = parser.parse_args(list(argv))
+    if args.database_url is None:
+        try:
+            args.database_url = load_config().database_url
+        except ConfigError as exc:
+            print(f"logship report: {exc}", file=sys.stderr)
+            return 2
     now = datetime.now(UTC)
     try:
         until = parse_time(args.until, now) if args.until else now

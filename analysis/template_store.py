@@ -106,9 +106,23 @@ class TemplateStore:
             return
         if not self._seeded:
             await self.seed(conn)
-        cids = [self.miner.add(e.message) for e in events]
+        # Miner work is synchronous (no await in between), so coroutines sharing this store
+        # never see a half-updated miner.
+        cids: list[int] = []
+        at_add: dict[int, str] = {}  # template when first met in this batch (if later forgotten)
+        for event in events:
+            cid = self.miner.add(event.message)
+            cids.append(cid)
+            if cid not in at_add:
+                at_add[cid] = self.miner.template(cid)
         changed = self.miner.pop_changes()
-        texts = {cid: clip_template(self.miner.template(cid)) for cid in set(cids) | changed}
+        texts: dict[int, str] = {}
+        for cid in set(cids) | changed:
+            try:
+                texts[cid] = clip_template(self.miner.template(cid))
+            except KeyError:  # forgotten (max_clusters) since: keep what it was
+                if cid in at_add:
+                    texts[cid] = clip_template(at_add[cid])
         counts = Counter(texts[cid] for cid in cids)
 
         unknown = sorted({t for t in texts.values() if t not in self._ids})
@@ -122,7 +136,7 @@ class TemplateStore:
             await conn.execute(_COUNT, [i for i, _ in known], [c for _, c in known])
 
         # Rows of templates the miner generalised point at the template they became.
-        for cid in sorted(changed):
+        for cid in sorted(changed & texts.keys()):
             old_text = self._stored.get(cid)
             new_text = texts[cid]
             if old_text is not None and old_text != new_text and old_text in self._ids:

@@ -57,7 +57,7 @@ class MinerConfig:
     distinct_values: int = 3  # distinct words at one position that make it a variable
     max_tokens: int = 200  # tokens beyond this are folded into one trailing <*>
     min_constants_first: int = 5  # constant tokens needed before a first word may vary
-    crowded_clusters: int = 64  # clusters of one length and first token before similarity merging
+    crowded_clusters: int = 32  # clusters of one length and first token before similarity merging
     crowded_similarity: float = 0.5  # share of constant tokens to match in a crowded group
     max_clusters: int = 50_000  # live clusters kept; the least recently used are forgotten
     cache_entries: int = 100_000  # masked messages remembered for a fast exact lookup

@@ -115,6 +115,7 @@ def start_children(stack: Stack) -> dict[str, subprocess.Popen[bytes]]:
         "workers",
         "--loglevel",
         "WARNING",
+        "-B",  # embedded beat: periodic anomaly detection (and retention when configured)
     ]
     if stack.worker_concurrency:
         worker_cmd += ["--concurrency", str(stack.worker_concurrency)]

@@ -49,10 +49,18 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url:
         yield url
         return
+    import shutil
+    import tempfile
+
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    # Not under pytest's tmp dir: as root, pgserver runs PostgreSQL as its own system user,
+    # which cannot enter pytest's 0700 folders.
+    pgdata = Path(tempfile.mkdtemp(prefix="logship-test-pg-"))
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
     yield server.get_uri()
+    server.cleanup()
+    shutil.rmtree(pgdata, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

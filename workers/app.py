@@ -8,8 +8,18 @@ from celery import Celery
 from celery.signals import worker_init, worker_shutdown
 
 from workers import metrics, runtime
-from workers.celery_app import make_celery
+from workers.celery_app import DETECT_TASK, RETENTION_TASK, make_celery
 from workers.config import WorkerConfig
+
+
+def beat_schedule(cfg: WorkerConfig) -> dict[str, dict[str, Any]]:
+    """Periodic tasks, run by `celery -A workers beat` or a worker started with `-B`."""
+    schedule: dict[str, dict[str, Any]] = {}
+    if cfg.detect_interval_s > 0:
+        schedule["detect-anomalies"] = {"task": DETECT_TASK, "schedule": cfg.detect_interval_s}
+    if cfg.retention_keep_days > 0:
+        schedule["retention"] = {"task": RETENTION_TASK, "schedule": 3600.0}
+    return schedule
 
 
 def build_app(cfg: WorkerConfig | None = None) -> Celery:
@@ -21,6 +31,7 @@ def build_app(cfg: WorkerConfig | None = None) -> Celery:
     app = make_celery(cfg.broker_url, cfg.broker_dir, cfg.queue, include=("workers.tasks",))
     if cfg.concurrency:
         app.conf.worker_concurrency = cfg.concurrency
+    app.conf.beat_schedule = beat_schedule(cfg)
     if cfg.metrics_port:
         port, host = cfg.metrics_port, cfg.metrics_host
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from celery import Celery
 
 STORE_TASK = "logship.store_batch"
+DETECT_TASK = "logship.detect_anomalies"
+RETENTION_TASK = "logship.apply_retention"
 DEFAULT_QUEUE = "logship"
 
 
@@ -67,7 +69,14 @@ def make_celery(
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options=transport_options(broker_url, broker_dir),
-        task_routes={STORE_TASK: {"queue": queue}},
+        task_routes={
+            STORE_TASK: {"queue": queue},
+            DETECT_TASK: {"queue": queue},
+            RETENTION_TASK: {"queue": queue},
+        },
+        # Periodic tasks (detection, retention) keep their schedule in memory: no shelve/pickle
+        # file; both tasks are idempotent and catch up, so a restart loses nothing.
+        beat_scheduler="celery.beat:Scheduler",
         worker_enable_remote_control=not broker_url.startswith("filesystem"),
         enable_utc=True,
     )

@@ -53,6 +53,16 @@ class WorkerConfig:
         "Wait out retry delays inside the task (backpressure) instead of as Celery ETA tasks.",
     )
     apply_schema: bool = doc_field(True, "Apply schema.sql (idempotent) when a worker starts.")
+    mine_templates: bool = doc_field(
+        True, "Assign a log template (log_templates.id) to every event before it is stored."
+    )
+    detect_interval_s: float = doc_field(
+        60.0,
+        "Seconds between periodic anomaly-detection runs (needs `-B` or `celery beat`; 0 = off).",
+    )
+    retention_keep_days: int = doc_field(
+        0, "Drop log_events day partitions older than this many days, hourly (0 = keep all)."
+    )
     metrics_port: int = doc_field(0, "Port serving Prometheus metrics (0 = off).")
     metrics_host: str = doc_field("127.0.0.1", "Address the metrics port listens on.")
 

@@ -91,6 +91,14 @@ class Runtime:
         async with pool.acquire(timeout=self.cfg.db_connect_timeout_s) as conn:
             return await store_rows(conn, rows)
 
+    async def assign_templates(self, batch: CleanBatch) -> None:
+        """Set every event's template_id (ids live in log_templates; see analysis)."""
+        from analysis.template_store import assign_templates
+
+        pool = await self.get_pool()
+        async with pool.acquire(timeout=self.cfg.db_connect_timeout_s) as conn:
+            await assign_templates(conn, batch.events)
+
     async def store_batch(self, batch: CleanBatch) -> bool:
         return await self.store(batch_rows(batch))
 

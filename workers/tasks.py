@@ -19,7 +19,7 @@ from celery.signals import worker_process_shutdown, worker_shutdown
 
 from logship.records import CleanBatch
 from workers import metrics, runtime
-from workers.celery_app import STORE_TASK
+from workers.celery_app import DETECT_TASK, RETENTION_TASK, STORE_TASK
 from workers.errors import is_retriable
 from workers.retry import backoff_s
 from workers.rows import batch_rows
@@ -74,7 +74,11 @@ def store(task: Task, message: Any) -> str:
     counters = metrics.counters()
     started = time.perf_counter()
     try:
-        rows = batch_rows(CleanBatch.from_message(message))
+        batch = CleanBatch.from_message(message)
+        if rt.cfg.mine_templates:
+            # Outside the COPY transaction: template rows are not held locked while copying.
+            rt.run(rt.assign_templates(batch))
+        rows = batch_rows(batch)
         stored = rt.run(rt.store(rows))
     except Exception as exc:
         if is_retriable(exc):
@@ -113,6 +117,52 @@ def store(task: Task, message: Any) -> str:
 def store_batch(self: Task, message: Any) -> str:
     """Store one cleaned batch (the msgpack-decoded `CleanBatch.to_message()` map)."""
     return store(self, message)
+
+
+@shared_task(name=DETECT_TASK, ignore_result=True)
+def detect_anomalies() -> int:
+    """Periodic: run anomaly detection over the last complete windows (idempotent per window)."""
+    from analysis.config import load_config as load_analysis_config
+    from analysis.detect import run_detection
+
+    cfg = load_analysis_config()
+    cfg.database_url = runtime.config().database_url
+    rt = runtime.runtime()
+    try:
+        found = rt.run(run_detection(cfg))
+    except Exception as exc:
+        log.warning("Anomaly detection failed: %s; the next period tries again.", exc)
+        return 0
+    new = [a for a in found if getattr(a, "inserted", True)]
+    if new:
+        log.info("Anomaly detection stored %d new anomalies.", len(new))
+    return len(new)
+
+
+@shared_task(name=RETENTION_TASK, ignore_result=True)
+def apply_retention() -> int:
+    """Periodic: drop log_events partitions older than `retention_keep_days`."""
+    from logship.retention import apply_retention as drop_old_partitions
+
+    cfg = runtime.config()
+    if cfg.retention_keep_days <= 0:
+        return 0
+    rt = runtime.runtime()
+
+    async def run() -> list[str]:
+        pool = await rt.get_pool()
+        async with pool.acquire(timeout=cfg.db_connect_timeout_s) as conn:
+            result = await drop_old_partitions(conn, cfg.retention_keep_days)
+            return result.dropped
+
+    try:
+        dropped = rt.run(run())
+    except Exception as exc:
+        log.warning("Retention failed: %s; the next period tries again.", exc)
+        return 0
+    if dropped:
+        log.info("Retention dropped %d partitions: %s.", len(dropped), ", ".join(dropped))
+    return len(dropped)
 
 
 @worker_process_shutdown.connect

@@ -4,6 +4,7 @@
 # the Dockerfile's install steps (packaging/docker/install.sh) and its COPY list from rotting.
 #
 #   bash packaging/docker/ci-install.sh            # prints "ci-install: ok" on success
+#   bash packaging/docker/ci-install.sh DIR        # the same, keeping the venv in DIR
 #
 # The source tree handed to install.sh holds only what the builder stage COPYs, so a package
 # missing from the Dockerfile fails here. Needs network access to PyPI (pip install).
@@ -13,7 +14,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/logship-ci-install.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 SRC="$WORK/src"
-PREFIX="$WORK/venv"
+PREFIX="$(realpath -m "${1:-$WORK/venv}")"
+if [ -e "$PREFIX" ]; then
+    echo "ci-install: $PREFIX exists already" >&2
+    exit 1
+fi
 mkdir -p "$SRC"
 
 # The builder stage's COPY sources (lines between "FROM ... AS builder" and the next FROM,

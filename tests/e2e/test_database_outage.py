@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,12 +57,16 @@ class ThrowawayPostgres:
 
 
 @pytest.fixture
-def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayPostgres]:
-    pg = ThrowawayPostgres(tmp_path_factory.mktemp("outage-pg"))
+def own_postgres() -> Iterator[ThrowawayPostgres]:
+    # Not under pytest's tmp dir: as root, pgserver runs PostgreSQL as its own system user,
+    # which cannot enter pytest's 0700 folders.
+    pgdata = Path(tempfile.mkdtemp(prefix="logship-outage-pg-"))
+    pg = ThrowawayPostgres(pgdata)
     asyncio.run(_admin(pg.url, SCHEMA.read_text()))
     yield pg
     with contextlib.suppress(Exception):
         pg.stop()
+    shutil.rmtree(pgdata, ignore_errors=True)
 
 
 def test_database_outage_loses_nothing(

@@ -66,6 +66,25 @@ def test_send_stores_every_line_with_its_content(stack: Stack, tmp_path: Path) -
     assert first.split(": ", 1)[1] in "\n".join(messages)
     truncated = query(stack.database_url, "SELECT sum(lines_truncated) AS n FROM ingest_batches")
     assert truncated[0]["n"] >= 1
+    untemplated = query(
+        stack.database_url, "SELECT count(*) AS n FROM log_events WHERE template_id IS NULL"
+    )
+    assert untemplated[0]["n"] == 0
+    templates = query(stack.database_url, "SELECT count(*) AS n FROM log_templates")
+    assert 5 < templates[0]["n"] < 500
+    formats = {
+        r["format"] for r in query(stack.database_url, "SELECT DISTINCT format FROM log_events")
+    }
+    assert {
+        "rfc3164",
+        "rfc5424",
+        "access",
+        "json",
+        "python",
+        "logfmt",
+        "java",
+        "generic",
+    } <= formats
 
 
 def test_sending_the_same_file_again_stores_nothing_twice(stack: Stack, tmp_path: Path) -> None:

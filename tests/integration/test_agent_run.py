@@ -72,9 +72,7 @@ def test_rename_rotation_under_a_steady_writer(tmp_path: Path, logs: Path) -> No
 
 
 @pytest.mark.parametrize("kind", ["copytruncate", "truncate"])
-def test_copytruncate_and_truncation_restart_at_zero(
-    tmp_path: Path, logs: Path, kind: str
-) -> None:
+def test_copytruncate_and_truncation_restart_at_zero(tmp_path: Path, logs: Path, kind: str) -> None:
     """A file truncated in place (copytruncate, or plain truncation) is read again from 0."""
     log = logs / "app.log"
     first = _lines("before", 500)
@@ -148,9 +146,7 @@ def _recreate_on_inode(path: Path, inode: int) -> None:
     pytest.fail(f"could not get inode {inode} again on this filesystem")
 
 
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
-    tmp_path: Path, logs: Path
-) -> None:
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path, logs: Path) -> None:
     """SIGKILL 20 times at random moments (with rotations): every line arrives exactly once,
     duplicates being only whole batches re-sent with the same id."""
     rng = random.Random(1234)
@@ -181,7 +177,15 @@ def test_collector_down_mid_stream(tmp_path: Path, logs: Path) -> None:
     """The collector goes away for a few seconds: the agent waits, reconnects and ships the rest."""
     with FakeCollector() as fc:
         port = fc.port
-        agent = Agent(tmp_path, fc.address, [{"paths": [f"{logs}/*.log"]}]).start()
+        # The fake collector stops without closing its connections (a hung collector): the
+        # agent notices by the missing ACKs and PONGs after ack_timeout_s.
+        agent = Agent(
+            tmp_path,
+            fc.address,
+            [{"paths": [f"{logs}/*.log"]}],
+            ack_timeout_s=2.0,
+            ping_interval_s=0.5,
+        ).start()
         writer = Writer(logs / "app.log", rate=1000)
         writer.start()
         time.sleep(1.0)
@@ -226,12 +230,15 @@ def test_multiline_events_stay_whole_across_rotation_and_restart(
         agent = Agent(
             tmp_path,
             fc.address,
-            [{"paths": [f"{logs}/*.log"], "multiline": "python", "multiline_flush_s": 1.5}],
+            # Long enough that no event is flushed early while the test waits; shortened below.
+            [{"paths": [f"{logs}/*.log"], "multiline": "python", "multiline_flush_s": 60.0}],
         ).start()
         try:
             for i in range(50):
                 events.append(event(i))
                 _append(log, [event(i)])
+            # The last event stays pending (a continuation may still come); the rest arrives.
+            wait_until(lambda: len(unique_lines(fc.received)) >= 49, 20, "49 events")
             os.rename(log, logs / "app.log.1")
             for i in range(50, 100):
                 events.append(event(i))
@@ -240,9 +247,15 @@ def test_multiline_events_stay_whole_across_rotation_and_restart(
             _append(log, half[:2])  # an event cut in the middle...
             wait_until(lambda: len(unique_lines(fc.received)) >= 100, 20, "100 events")
             assert agent.stop() == 0  # ...when the agent stops
+            agent.rewrite(
+                inputs=[
+                    {"paths": [f"{logs}/*.log"], "multiline": "python", "multiline_flush_s": 1.0}
+                ]
+            )
             agent.start()
             _append(log, half[2:])  # the rest of it, after the restart
             events.append(event(100))
+            # No line follows: the flush timeout ships the last event whole.
             wait_until(lambda: len(unique_lines(fc.received)) >= 101, 20, "the last event")
             assert agent.stop() == 0
         finally:
@@ -356,9 +369,7 @@ def test_start_at_end_skips_existing_content(tmp_path: Path, logs: Path) -> None
     log = logs / "app.log"
     _append(log, _lines("old", 100))
     with FakeCollector() as fc:
-        agent = Agent(
-            tmp_path, fc.address, [{"paths": [str(log)], "start_at": "end"}]
-        ).start()
+        agent = Agent(tmp_path, fc.address, [{"paths": [str(log)], "start_at": "end"}]).start()
         try:
             time.sleep(1.0)
             new = _lines("new", 10)

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from analysis.config import AnalysisConfig
-from analysis.detect import detect, detect_recent
+from analysis.detect import detect, detect_recent, run_detection
 from analysis.template_store import TemplateStore
 from tests.integration.analysis_helpers import BASE, Line, steady, store_lines
 
@@ -142,3 +142,28 @@ def test_detect_recent_judges_complete_windows_only(clean_db: str) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+def test_run_detection_connects_by_config(clean_db: str) -> None:
+    """`run_detection` uses the configured database URL and judges the recent windows."""
+
+    async def setup() -> None:
+        conn = await asyncpg.connect(clean_db)
+        store = TemplateStore()
+        try:
+            await store_lines(conn, store, steady(15, W))
+            start = at_window(13)[0]
+            burst = [
+                Line(start + timedelta(seconds=i), f"fatal error code {i}", "error")
+                for i in range(30)
+            ]
+            await store_lines(conn, store, burst)
+        finally:
+            await conn.close()
+
+    asyncio.run(setup())
+    cfg = AnalysisConfig(
+        database_url=clean_db, window_s=W, baseline_windows=12, min_history_windows=6
+    )
+    found = asyncio.run(run_detection(cfg, at_window(14)[0] + timedelta(seconds=3)))
+    assert "error_rate_spike" in {a.kind for a in found}

@@ -153,3 +153,17 @@ def test_html_report_renders_charts_in_chromium(clean_db: str, tmp_path: Path) -
     assert count_color(rows, ERROR_RGB) > 500  # burst bar, rate line and area
     non_white = sum(1 for row in rows for v in row[::3] if v < 240)
     assert non_white > 0.03 * width * height
+
+
+def test_database_url_comes_from_the_environment(
+    clean_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --database-url, LOGSHIP_DATABASE_URL names the database."""
+    monkeypatch.setenv("LOGSHIP_DATABASE_URL", clean_db)
+    monkeypatch.delenv("LOGSHIP_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "r.json"
+    assert (
+        report_main(["--since", SINCE, "--until", UNTIL, "--format", "json", "-o", str(out)]) == 0
+    )
+    assert json.loads(out.read_text())["events_total"] == 0

@@ -125,3 +125,23 @@ def test_very_long_templates_are_clipped_to_fit_the_index(clean_db: str) -> None
             await conn.close()
 
     asyncio.run(run())
+
+
+def test_small_miner_forgetting_clusters_still_gives_every_event_an_id(clean_db: str) -> None:
+    """Clusters forgotten mid-batch (max_clusters) keep the template they had when met."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(clean_db)
+        try:
+            from analysis.templates import MinerConfig, TemplateMiner
+
+            store = TemplateStore(TemplateMiner(MinerConfig(max_clusters=4)))
+            names = [f"{a}{b}" for a in "abcdef" for b in "xyz"]
+            batch = events(*(f"{n}service restarted cleanly" for n in names))
+            await store.assign(conn, batch)
+            assert all(e.template_id is not None for e in batch)
+            assert len({e.template_id for e in batch}) == len(names)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

@@ -124,3 +124,36 @@ def test_unit_file_has_the_hardening_the_package_promises() -> None:
     }
     for key, value in expected.items():
         assert settings.get(key) == value, key
+
+
+def test_import_check_refuses_what_the_deb_cannot_satisfy(tmp_path: Path) -> None:
+    """The build's import check passes the real agent, and fails (naming file and line) on an
+    agent module importing a server-side dependency or an unshipped logship module."""
+    check = ROOT / "packaging" / "deb" / "check_agent_imports.py"
+    shipped = [
+        str(ROOT / "logship" / m) for m in ("__init__.py", "wire.py", "config.py", "errors.py")
+    ]
+    real = subprocess.run(
+        [sys.executable, str(check), str(ROOT / "agent"), *shipped],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert real.returncode == 0, real.stderr
+
+    agent = tmp_path / "agent"
+    agent.mkdir()
+    (agent / "ok.py").write_text(
+        "import json\nimport msgpack\nfrom logship import wire, __version__\n"
+    )
+    (agent / "bad.py").write_text("import os\nimport asyncpg\nfrom logship import records\n")
+    bad = subprocess.run(
+        [sys.executable, str(check), str(agent), *shipped],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    assert "bad.py:2: imports asyncpg" in bad.stderr
+    assert "bad.py:3: imports logship.records" in bad.stderr
+    assert "ok.py" not in bad.stderr

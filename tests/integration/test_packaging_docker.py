@@ -3,12 +3,18 @@ stage's install steps run for real (there is no Docker engine on these machines)
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,17 +149,102 @@ def test_compose_example_has_the_whole_stack() -> None:
     assert "latest" not in re.findall(r"image: (\S+)", text)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stored_lines(url: str) -> int:
+    async def run() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(
+                await conn.fetchval("SELECT coalesce(sum(lines_received), 0) FROM ingest_batches")
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(600)
-def test_builder_install_steps_work_in_a_throwaway_venv() -> None:
-    """packaging/docker/ci-install.sh installs exactly what the builder stage copies, the way
-    it installs it, and the installed `logship`, collector and worker entry points start and
-    find schema.sql outside any source tree."""
+def test_builder_install_works_end_to_end(
+    tmp_path: Path, clean_db: str, broker_url: str, queue_name: str
+) -> None:
+    """packaging/docker/ci-install.sh installs exactly what the builder stage copies, the way it
+    installs it; from that venv, outside any source tree and as the image runs them,
+    `logship collector` and `logship worker` store a file sent by the installed agent."""
+    prefix = tmp_path / "venv"
     done = subprocess.run(
-        ["bash", str(ROOT / "packaging" / "docker" / "ci-install.sh")],
+        ["bash", str(ROOT / "packaging" / "docker" / "ci-install.sh"), str(prefix)],
         capture_output=True,
         text=True,
         timeout=570,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "ci-install: ok" in done.stdout
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGSHIP_", "PYTHON"))}
+    env.pop("VIRTUAL_ENV", None)
+    env.update(
+        PATH=f"{prefix / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        STORAGE_PATH=str(run_dir / "received"),
+        BROKER_URL=broker_url,
+        LOGSHIP_BROKER_DIR=str(run_dir / "broker"),
+        LOGSHIP_QUEUE=queue_name,
+        LOGSHIP_DATABASE_URL=clean_db,
+        LOGSHIP_STATE_DIR=str(run_dir / "agent-state"),
+        LOGSHIP_COLLECTOR=f"127.0.0.1:{port}",
+    )
+    logship = str(prefix / "bin" / "logship")
+    procs = [
+        subprocess.Popen([logship, "worker", "--concurrency", "1"], env=env, cwd=run_dir),
+        subprocess.Popen([logship, "collector"], env=env, cwd=run_dir),
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert all(p.poll() is None for p in procs), "collector or worker exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the installed collector never listened"
+                time.sleep(0.2)
+        log = run_dir / "app.log"
+        log.write_text("".join(f"Nov 29 12:00:00 web-1 app[1]: line {i}\n" for i in range(200)))
+        sent = subprocess.run(
+            [str(prefix / "bin" / "logship-agent"), "send", str(log)],
+            env=env,
+            cwd=run_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert sent.returncode == 0, sent.stderr
+        deadline = time.monotonic() + 120
+        while _stored_lines(clean_db) < 200:
+            assert time.monotonic() < deadline, "the installed worker did not store the batch"
+            time.sleep(0.2)
+        assert _stored_lines(clean_db) == 200
+    finally:
+        codes = [_stop(p) for p in reversed(procs)]
+    assert codes == [0, 0], f"collector, worker exit codes on SIGTERM: {codes}"
