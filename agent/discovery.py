@@ -23,6 +23,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from agent.tail import COMPRESSED_SUFFIXES
 
@@ -227,7 +228,7 @@ class Watcher:
         self._handler = _Handler()
         self._observer = Observer()
         self._observer.daemon = True
-        self._watches: dict[tuple[str, bool], object] = {}
+        self._watches: dict[tuple[str, bool], Any] = {}  # -> watchdog's ObservedWatch
         self._lock = threading.Lock()
         self._started = False
 

@@ -126,6 +126,7 @@ class Runner:
         self._next_rescan = 0.0
         self._last_commit = 0.0
         self._last_metrics = 0.0
+        self._save_error_at = -1e9
         self._metrics_server: Any = None
         self._setup_inputs(config)
 
@@ -141,6 +142,7 @@ class Runner:
             rotate_wait_s=config.rotate_wait_s,
             read_chunk_bytes=config.read_chunk_bytes,
         )
+        self.max_held_bytes = 4 * config.max_batch_bytes
 
     def request_stop(self) -> None:
         self._stop = True
@@ -199,7 +201,7 @@ class Runner:
                 else:
                     log.error("Cannot ship to %s: %s. Nothing was lost.", self.client.address, exc)
                 self._record_all()
-                self.store.save()
+                self._save()
                 return EXIT_FAILED
             if self._reload:
                 self._reload = False
@@ -222,6 +224,10 @@ class Runner:
         return EXIT_OK
 
     def _next_wakeup(self, now: float) -> float:
+        if self.dirty and self._capacity() > 0:
+            held = sum(t.held_bytes for t in self.tails.values())
+            if held < self.max_held_bytes:
+                return 0.0  # more to read right away
         times = [self._next_rescan]
         for tail in self.timed:
             d = tail.next_deadline(now)
@@ -233,7 +239,7 @@ class Runner:
             times.append(now + 1.0)  # notice a failed client without an ACK to wake us
         if self.metrics is not None and self._metrics_server is not None:
             times.append(self._last_metrics + 1.0)
-        return max(0.0, min(times) - now)
+        return max(0.005, min(times) - now)  # never spin, even on a deadline that is past
 
     # ------------------------------------------------------------------ notifications
 
@@ -269,7 +275,7 @@ class Runner:
         self._find_rotated(index)
         self.store.expire(self.cfg.checkpoint_expire_s)
         self._record_all()
-        self.store.save()
+        self._save()
         assert self.watcher is not None
         self.watcher.watch(merged_roots(self.matchers))
         self._next_rescan = now + self.cfg.rescan_interval_s
@@ -428,9 +434,10 @@ class Runner:
             except OSError:
                 continue
             for entry in entries:
-                r = inodes.get(entry.inode())
-                if r is None or is_compressed(entry.path):
+                found = inodes.get(entry.inode())
+                if found is None or is_compressed(entry.path):
                     continue
+                r = found
                 try:
                     st = entry.stat()
                 except OSError:
@@ -465,16 +472,25 @@ class Runner:
     def _read_dirty(self, now: float) -> None:
         if not self.dirty:
             return
+        # Lines read but not yet batched (files waiting for their batch age) count against
+        # memory too: past the limit, nothing more is read until batches go out.
+        held = sum(t.held_bytes for t in self.tails.values())
         for tail in list(self.dirty):
-            if self._capacity() <= 0:
+            if self._capacity() <= 0 or held >= self.max_held_bytes:
                 return
-            self.dirty.pop(tail, None)
-            if tail.fd is None or tail.done:
-                continue
-            self._check(tail, now)
-            if tail.fd is None:
-                continue
-            chunks = 0
+            before = tail.held_bytes
+            self._read_one(tail, now)
+            held += tail.held_bytes - before
+
+    def _read_one(self, tail: Tail, now: float) -> None:
+        self.dirty.pop(tail, None)
+        if tail.fd is None or tail.done:
+            return
+        self._check(tail, now)
+        if tail.fd is None:
+            return
+        chunks = 0
+        try:
             while chunks < CHUNKS_PER_TURN and self._capacity() > 0:
                 n = tail.read(now)
                 batches = tail.take_batches(now)
@@ -483,13 +499,16 @@ class Runner:
                 if not n and not batches:
                     break
                 chunks += 1
-            if not tail.eof:
-                self.dirty[tail] = None  # more to read when there is room
-            elif tail.finishing and tail.finish_if_due(now):
-                for batch in tail.take_batches(now, force=True):
-                    self.outbox.append((tail, batch))
-            if tail.next_deadline(now) is not None:
-                self.timed.add(tail)
+        except OSError as exc:  # an I/O error (NFS, a failing disk): try again at the rescan
+            log.warning("Cannot read %s (%s); will retry at the next rescan.", tail.path, exc)
+            return
+        if not tail.eof:
+            self.dirty[tail] = None  # more to read when there is room
+        elif tail.finishing and tail.finish_if_due(now):
+            for batch in tail.take_batches(now, force=True):
+                self.outbox.append((tail, batch))
+        if tail.next_deadline(now) is not None:
+            self.timed.add(tail)
 
     def _check(self, tail: Tail, now: float) -> None:
         old_id = tail.file_id
@@ -548,7 +567,7 @@ class Runner:
         take = [self.outbox.popleft() for _ in range(min(free, len(self.outbox)))]
         for tail in {t for t, _ in take}:
             self._record(tail)
-        self.store.save()  # write-ahead: the batch boundaries are on disk before they are sent
+        self._save()  # write-ahead: the batch boundaries are on disk before they are sent
         self._last_commit = self.clock()
         for tail, batch in take:
             self.sent[batch.id] = (tail, batch.line_count, batch.data_bytes)
@@ -577,13 +596,28 @@ class Runner:
         offset = entry.pop("offset")
         self.store.set(file_id, path, offset, **entry)
 
+    def _save(self) -> None:
+        """Write the checkpoint; a failure is logged (loudly, once a minute), never fatal."""
+        try:
+            self.store.save()
+        except OSError as exc:
+            now = self.clock()
+            if now - self._save_error_at >= 60.0:
+                self._save_error_at = now
+                log.error(
+                    "Cannot write the checkpoint %s (%s). Shipping goes on; after a restart "
+                    "lines may be sent again. Fix the state folder's permissions or space.",
+                    self.store.path,
+                    exc,
+                )
+
     def _record_all(self) -> None:
         for tail in self.tails.values():
             self._record(tail)
 
     def _commit(self, now: float) -> None:
         if self.store.dirty and now - self._last_commit >= self.cfg.checkpoint_interval_s:
-            self.store.save()
+            self._save()
             self._last_commit = now
 
     def _close_finished(self) -> None:
@@ -624,11 +658,11 @@ class Runner:
             return
         old = self.cfg
         self._record_all()
-        self.store.save()
+        self._save()
         if any(getattr(new, k) != getattr(old, k) for k in CONNECTION_KEYS):
             await self._drain(old.shutdown_timeout_s)
             self._record_all()
-            self.store.save()
+            self._save()
             assert self.client is not None
             await self.client.close()
             if new.state_dir != old.state_dir:
@@ -665,7 +699,7 @@ class Runner:
     async def _shutdown(self) -> None:
         await self._drain(self.cfg.shutdown_timeout_s)
         self._record_all()
-        self.store.save()
+        self._save()
         log.info(
             "Stopped: %d lines shipped; checkpoints saved in %s.",
             self.shipped_lines,

@@ -221,6 +221,8 @@ class Tail:
         self._open_since: float | None = None  # when the open batch got its first event
         self._open_bytes = 0
         self._orphans: list[Batch] = []
+        self.held_bytes = 0  # line bytes read and not yet in a batch
+        self._stamp: tuple[int, int] | None = None  # (size, mtime) at the last check
 
     # ------------------------------------------------------------------ identity
 
@@ -269,9 +271,12 @@ class Tail:
                 self.finishing, result = True, "rotated"
                 self.counters.rotations += 1
         st = os.fstat(self.fd)
-        if st.st_size < self.read_offset or (self.fp is not None and not self.same_content()):
-            self.truncate(st.st_size, now)
-            return "truncated"
+        stamp = (st.st_size, st.st_mtime_ns)
+        if stamp != self._stamp:  # unchanged since the last check: no need to look inside
+            self._stamp = stamp
+            if st.st_size < self.read_offset or (self.fp is not None and not self.same_content()):
+                self.truncate(st.st_size, now)
+                return "truncated"
         if st.st_size > self.size:
             self.size = st.st_size
             self.last_growth = now
@@ -286,7 +291,7 @@ class Tail:
         self.counters.bytes_lost += lost
         # The unterminated last line was written before the truncation: ship what we have,
         # under the old identity. Acknowledgements for it no longer move the checkpoint.
-        self._events.extend(self.joiner.feed(self.splitter.flush(), now))
+        self._push(self.joiner.feed(self.splitter.flush(), now))
         self.replay.clear()
         self._orphans.extend(self.take_batches(now, force=True))
         self.spans.clear()
@@ -327,7 +332,7 @@ class Tail:
         self.counters.lines_read += len(lines)
         self.counters.bytes_read += n
         if lines:
-            self._events.extend(self.joiner.feed(lines, now))
+            self._push(self.joiner.feed(lines, now))
         return n
 
     def finish_if_due(self, now: float) -> bool:
@@ -338,8 +343,8 @@ class Tail:
             self.finishing and self.eof and now - self.last_growth >= self.limits.rotate_wait_s
         ):
             return False
-        self._events.extend(self.joiner.feed(self.splitter.flush(), now))
-        self._events.extend(self.joiner.flush())
+        self._push(self.joiner.feed(self.splitter.flush(), now))
+        self._push(self.joiner.flush())
         self.done = True
         return True
 
@@ -355,7 +360,9 @@ class Tail:
             or (joiner.due(now) and not self.splitter.buffered)
         ):
             quiet = not force
-            self._events.extend(joiner.flush())
+            self._push(joiner.flush())
+        if self.replay and self.eof and self.read_offset < self.replay[0]:
+            self.replay.clear()  # the file ends before the recorded boundary: it cannot come
         events = self._events
         if not events:
             if self.replay and self.read_offset >= self.replay[0] and not joiner.pending:
@@ -411,6 +418,11 @@ class Tail:
             self._open_since = None
         return out
 
+    def _push(self, events: list[Event]) -> None:
+        if events:
+            self._events.extend(events)
+            self.held_bytes += sum(len(e[2]) for e in events)
+
     def _make(self, events: list[Event]) -> Batch:
         assert self.file_id is not None
         start, end = events[0][0], events[-1][1]
@@ -431,6 +443,7 @@ class Tail:
             fields=self.fields,
             data_bytes=sum(map(len, lines)),
         )
+        self.held_bytes -= b.data_bytes if not self.transcode else sum(len(e[2]) for e in events)
         self.spans.append(Span(start, end, b.id))
         self.batched = end
         return b
@@ -439,10 +452,10 @@ class Tail:
         """When this tail next needs attention without any file event (timeouts)."""
         times = []
         d = self.joiner.deadline()
-        if d is not None:
+        if d is not None and not self.splitter.buffered:  # a partial line may continue it
             times.append(d)
-        if self._events and self._open_since is not None:
-            times.append(self._open_since + self.limits.batch_age_s)
+        if self._events and self._open_since is not None and not self.replay:
+            times.append(self._open_since + self.limits.batch_age_s)  # replay: by boundary
         if self.finishing and not self.done:
             times.append(max(now + 0.25, self.last_growth + self.limits.rotate_wait_s))
         return min(times) if times else None

@@ -61,6 +61,9 @@ class CollectorConfig:
     shutdown_timeout_s: float = doc_field(
         20.0, "on SIGTERM, how long in-flight batches may take before exiting"
     )
+    hello_timeout_s: float = doc_field(
+        30.0, "a connection that sends no HELLO within this time is closed"
+    )
     metrics_port: int = doc_field(0, "port for Prometheus /metrics and /healthz (0 = off)")
     metrics_host: str = doc_field("127.0.0.1", "address the metrics endpoint listens on")
 
@@ -75,6 +78,7 @@ class CollectorConfig:
             "max_line_bytes",
             "publish_timeout_s",
             "shutdown_timeout_s",
+            "hello_timeout_s",
         )
         for name in ("port", "metrics_port"):
             value = getattr(self, name)

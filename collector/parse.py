@@ -42,7 +42,7 @@ class Parsed:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _safe_str(s: str) -> str:
+def safe_str(s: str) -> str:
     """No NUL (PostgreSQL refuses it) and no lone surrogates (not encodable as UTF-8)."""
     if "\x00" in s:
         s = s.replace("\x00", "")
@@ -56,7 +56,7 @@ def _safe_str(s: str) -> str:
 def sanitize(value: Any, depth: int = 0) -> Any:
     """Make a decoded JSON value storable in jsonb and packable by msgpack."""
     if isinstance(value, str):
-        return _safe_str(value)
+        return safe_str(value)
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
@@ -66,12 +66,12 @@ def sanitize(value: Any, depth: int = 0) -> Any:
             value if value == value and value not in (float("inf"), float("-inf")) else str(value)
         )
     if depth > 32:
-        return _safe_str(json.dumps(value, default=str)[:1024])
+        return safe_str(json.dumps(value, default=str)[:1024])
     if isinstance(value, dict):
-        return {_safe_str(str(k)): sanitize(v, depth + 1) for k, v in value.items()}
+        return {safe_str(str(k)): sanitize(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [sanitize(v, depth + 1) for v in value]
-    return _safe_str(str(value))
+    return safe_str(str(value))
 
 
 def _split_first(text: str) -> tuple[str, str]:
@@ -195,9 +195,11 @@ def parse_rfc3164(line: str, received_at: float) -> Parsed | None:
         pos = m.end()
     found = match_kind("syslog", line, pos, received_at)
     if found is None:
-        found = match_kind("iso", line, pos, received_at)
         # rsyslog's RFC 3339 form: a `T` and a zone, so as not to take Python/Java lines
-        if found is None or "T" not in line[pos : found[1]] or not _has_zone(line[pos : found[1]]):
+        if line[pos + 10 : pos + 11] != "T":
+            return None
+        found = match_kind("iso", line, pos, received_at)
+        if found is None or not _has_zone(line[pos : found[1]]):
             return None
     ts, pos = found
     hm = _HOST.match(line, pos)
@@ -276,12 +278,17 @@ _JAVA_CLASS = re.compile(r"(?:[\w$]+\.)*[A-Z][\w$]*(?:@\d+)?$")
 _JAVA_ONLY_LEVELS = {"TRACE", "WARN", "FATAL", "SEVERE", "CONFIG", "FINE", "FINER", "FINEST"}
 
 
-def parse_python_java(line: str, received_at: float) -> Parsed | None:
+_UNSET: Any = object()
+
+
+def parse_python_java(line: str, received_at: float, found: Any = _UNSET) -> Parsed | None:
+    """Python or Java logging; `found` is `leading_timestamp(line)` when already known."""
     m = _PY_BASIC.match(line)
     if m is not None:  # logging.basicConfig(): LEVEL:name:message
         basic = {"logger": m.group(2)} if m.group(2) else None
         return Parsed("python", m.group(3), None, None, normalize_level(m.group(1)), basic)
-    found = leading_timestamp(line, received_at)
+    if found is _UNSET:
+        found = leading_timestamp(line, received_at)
     if found is None:
         return None
     ts, pos, kind = found
@@ -367,10 +374,11 @@ _LEADING_SEP = re.compile(r"^[\s:\-|]+")
 _FLAG = re.compile(r"(?:-|[A-Z_]{1,16}) ")
 
 
-def parse_generic(line: str, received_at: float) -> Parsed:
+def parse_generic(line: str, received_at: float, found: Any = _UNSET) -> Parsed:
     ts = None
     message = line
-    found = leading_timestamp(line, received_at)
+    if found is _UNSET:
+        found = leading_timestamp(line, received_at)
     if found is None:  # one flag column before the time, as in BGL: "- 1117838570 ..."
         flag = _FLAG.match(line)
         if flag is not None:
@@ -405,13 +413,14 @@ def parse_event(text: str, received_at: float) -> Parsed:
     parsed = None
     if head.startswith("<"):
         parsed = parse_rfc5424(line, received_at) or parse_rfc3164(line, received_at)
+    found: Any = _UNSET
     if parsed is None:
-        for parser in (parse_rfc3164, parse_access, parse_python_java, parse_logfmt):
-            parsed = parser(line, received_at)
-            if parsed is not None:
-                break
+        parsed = parse_rfc3164(line, received_at) or parse_access(line, received_at)
     if parsed is None:
-        parsed = parse_generic(line, received_at)
+        found = leading_timestamp(line, received_at)
+        parsed = parse_python_java(line, received_at, found) or parse_logfmt(line, received_at)
+    if parsed is None:
+        parsed = parse_generic(line, received_at, found)
     if more:
         parsed.message += more
         if _PY_TRACEBACK in more or text.startswith("Traceback (most recent call last):"):
@@ -424,7 +433,7 @@ def parse_event(text: str, received_at: float) -> Parsed:
             word, sep, _ = second.partition(":")
             if sep and normalize_level(word) is not None and word.isupper():
                 parsed.level = normalize_level(word)
-    parsed.message = _safe_str(parsed.message)
+    parsed.message = safe_str(parsed.message)
     if parsed.host is not None:
-        parsed.host = _safe_str(parsed.host)
+        parsed.host = safe_str(parsed.host)
     return parsed

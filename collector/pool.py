@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -51,9 +52,23 @@ _SEND_RETRY_POLICY = {
 _state: dict[str, Any] = {}
 
 
-def init_worker(shm_name: str, slot_bytes: int, cfg: CollectorConfig) -> None:
-    """Pool process initializer: attach the arena and build the Celery publisher."""
+def _exit_with_parent(parent: int, interval_s: float = 1.0) -> None:
+    """Exit when the collector process is gone (killed with SIGKILL), instead of lingering."""
+    while os.getppid() == parent:
+        time.sleep(interval_s)
+    os._exit(1)
+
+
+def init_worker(shm_name: str, slot_bytes: int, cfg: CollectorConfig, parent: int) -> None:
+    """Pool process initializer: attach the arena and build the Celery publisher.
+
+    `parent` is the collector's pid, passed in rather than read here: a process still
+    starting when the collector was killed must notice at once that it is orphaned.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when to stop
+    threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True
+    ).start()
     from workers.celery_app import make_celery
 
     logging.basicConfig(
@@ -146,7 +161,7 @@ class PrefilterPool:
             max_workers=self.processes,
             mp_context=get_context("spawn"),
             initializer=init_worker,
-            initargs=(self._shm_name, self._slot_bytes, self.cfg),
+            initargs=(self._shm_name, self._slot_bytes, self.cfg, os.getpid()),
         )
 
     def pids(self) -> list[int]:

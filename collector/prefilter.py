@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from collector.clean import clean_entry, count_lines
-from collector.parse import parse_event, sanitize
+from collector.parse import parse_event, safe_str, sanitize
 from logship.records import CleanBatch, Event
 
 
@@ -32,12 +32,12 @@ def process_batch(
         offsets = None
     first = int(body["offset"])
     fields = body.get("fields")
-    batch = CleanBatch(
-        batch_id=body["id"],
-        agent=agent,
-        hostname=hostname,
-        path=body["path"],
-        file_id=body["file"],
+    batch = CleanBatch(  # strings PostgreSQL must accept: no NUL
+        batch_id=safe_str(body["id"]),
+        agent=safe_str(agent),
+        hostname=safe_str(hostname),
+        path=safe_str(body["path"]),
+        file_id=safe_str(body["file"]),
         first_offset=first,
         received_at=received_at,
         lines_received=0,

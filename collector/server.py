@@ -26,7 +26,7 @@ from collector import metrics
 from collector.config import CollectorConfig
 from collector.errors import PoolError
 from collector.pool import PrefilterPool
-from collector.session import Close, Send, Session, Submit
+from collector.session import Close, Send, Session, State, Submit
 from collector.shm import Arena, Slots
 from logship.wire import ErrorCode
 
@@ -209,9 +209,17 @@ class Collector:
 
     async def _read_loop(self, conn: _Conn, reader: asyncio.StreamReader) -> None:
         session = conn.session
+        hello_by = time.monotonic() + self.cfg.hello_timeout_s
         while not session.closed:
             try:
-                data = await reader.read(READ_BYTES)
+                if session.state is State.AWAIT_HELLO:
+                    remaining = max(0.0, hello_by - time.monotonic())
+                    data = await asyncio.wait_for(reader.read(READ_BYTES), remaining)
+                else:
+                    data = await reader.read(READ_BYTES)
+            except TimeoutError:
+                self._perform(conn, session.hello_timeout(self.cfg.hello_timeout_s))
+                break
             except (ConnectionError, ssl.SSLError, OSError):
                 data = b""
             actions = session.feed(data) if data else session.eof()

@@ -143,6 +143,12 @@ class Session:
             return []
         return self._fail(code, message, batch_ids)
 
+    def hello_timeout(self, seconds: float) -> list[Action]:
+        """No HELLO came in time: ERROR and close (the shell keeps the clock)."""
+        if self.state is not State.AWAIT_HELLO:
+            return []
+        return self._fail(ErrorCode.UNEXPECTED, f"no HELLO within {seconds:g} s")
+
     def shutting_down(self) -> list[Action]:
         """The collector stops: tell the agent, then close."""
         if self.closed:

@@ -59,6 +59,11 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("time", re.compile(r"(?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})[.,](?P<frac>\d{3})(?![\d:])")),
 ]
 _BY_NAME = dict(PATTERNS)
+# Every layout starts with a digit or with a day or month name: try only those that can match.
+_LETTER_KINDS = ("ctime", "jul", "syslog")
+_LETTER_FIRST = [(k, p) for k, p in PATTERNS if k in _LETTER_KINDS]
+_DIGIT_FIRST = [(k, p) for k, p in PATTERNS if k not in _LETTER_KINDS]
+_LETTERS = frozenset("ADFJMNOSTW")  # first letters of day and month names
 _NUMERIC = re.compile(r"\d{9,}(?:\.\d+)?")
 
 
@@ -131,7 +136,14 @@ def leading_timestamp(text: str, received_at: float) -> tuple[float, int, str] |
     bracket = text[:1] == "["
     if bracket:
         start = 1
-    for kind, pattern in PATTERNS:
+    first = text[start : start + 1]
+    if first.isdigit():
+        candidates = _DIGIT_FIRST
+    elif first in _LETTERS:
+        candidates = _LETTER_FIRST
+    else:
+        return None
+    for kind, pattern in candidates:
         m = pattern.match(text, start)
         if m is None:
             continue

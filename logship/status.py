@@ -40,7 +40,7 @@ class Status:
     def idle(self) -> bool:
         """Nothing waits in the broker and no collector holds a batch in its pool."""
         in_pool = sum(
-            c.get("logship_collector_pool_in_flight", 0) for c in self.collectors.values()
+            c.get("logship_collector_pool_queue_depth", 0) for c in self.collectors.values()
         )
         return (self.queued_batches or 0) == 0 and in_pool == 0
 
@@ -139,8 +139,8 @@ def render(status: Status) -> str:
     ]
     for url, metrics in status.collectors.items():
         lines.append(
-            f"collector  {url}: {metrics.get('logship_collector_connections', 0):.0f} agents "
-            f"connected, {metrics.get('logship_collector_pool_in_flight', 0):.0f} batches in pool"
+            f"collector  {url}: {metrics.get('logship_collector_connections_open', 0):.0f} agents "
+            f"connected, {metrics.get('logship_collector_pool_queue_depth', 0):.0f} batches in pool"
         )
     lines.extend(f"error      {e}" for e in status.last_errors)
     lines.append("state      " + ("idle" if status.idle else "busy"))

@@ -107,7 +107,12 @@ class CollectorProcess:
         """PIDs of the pool processes (children running multiprocessing's spawn_main)."""
         assert self.proc is not None
         pids = []
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        children: list[str] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                children += (task / "children").read_text().split()
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
         for pid in children:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
             if b"spawn_main" in cmd and b"resource_tracker" not in cmd:

@@ -422,3 +422,73 @@ def _metrics(port: int) -> dict[str, float]:
             name, value = line.split()
             out[name] = float(value)
     return out
+
+
+def test_collector_down_reading_pauses_and_memory_stays_bounded(tmp_path: Path, logs: Path) -> None:
+    """With no collector, the agent reads no further than its window: a 30 MB file stays the
+    buffer, the agent's memory stays small, and the lag is visible in the metrics."""
+    log = logs / "big.log"
+    with log.open("w") as fh:
+        for i in range(300_000):
+            fh.write(f"2024-05-01 12:00:00 INFO line {i:07d} " + "y" * 60 + "\n")
+    port = _free_port()  # nothing listens there
+    agent = Agent(
+        tmp_path,
+        f"127.0.0.1:{port}",
+        [{"paths": [str(log)]}],
+        metrics_port=_free_port(),
+        max_batch_lines=1000,
+        shutdown_timeout_s=0.5,
+    ).start()
+    try:
+        metrics = _metrics(agent.settings["metrics_port"])
+        time.sleep(1.0)
+        metrics = _metrics(agent.settings["metrics_port"])
+        assert agent.proc is not None
+        rss_kb = _rss_kb(agent.proc.pid)
+        assert agent.stop() == 0
+    finally:
+        agent.close()
+    size = log.stat().st_size
+    assert metrics["logship_agent_batches_in_flight"] <= 8
+    assert metrics["logship_agent_bytes_read_total"] < size / 10
+    assert metrics["logship_agent_connected"] == 0
+    assert rss_kb < 60 * 1024, f"agent RSS {rss_kb} kB while the collector is down"
+    assert "unreachable" in agent.log()
+
+
+def test_checkpoints_of_files_gone_for_good_expire(tmp_path: Path, logs: Path) -> None:
+    """The checkpoint entry of a file deleted for good is forgotten after checkpoint_expire_s."""
+    import json
+
+    keep, gone = logs / "keep.log", logs / "gone.log"
+    _append(keep, ["k"])
+    _append(gone, ["g"])
+    with FakeCollector() as fc:
+        agent = Agent(
+            tmp_path, fc.address, [{"paths": [f"{logs}/*.log"]}], checkpoint_expire_s=2.0
+        ).start()
+        ckpt = agent.state_dir / "checkpoints.json"
+
+        def paths() -> set[str]:
+            try:
+                files = json.loads(ckpt.read_text())["files"]
+            except (OSError, ValueError):
+                return set()
+            return {e["path"] for e in files.values()}
+
+        try:
+            wait_until(lambda: paths() == {str(keep), str(gone)}, 20, "two checkpoint entries")
+            gone.unlink()
+            wait_until(lambda: paths() == {str(keep)}, 20, "the deleted file's entry to expire")
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+    assert paths() == {str(keep)}
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")

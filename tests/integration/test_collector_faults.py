@@ -226,3 +226,39 @@ def test_serve_in_process(
         assert [r["id"] for r in consume(broker_url, broker_dir, queue_name, 1)] == ["inproc-1"]
     finally:
         delete_queue(broker_url, broker_dir, queue_name)
+
+
+def test_pool_processes_exit_when_the_collector_is_killed(
+    tmp_path: Path, broker_url: str, broker_dir: Path
+) -> None:
+    """A collector killed with SIGKILL leaves no pool process behind."""
+    proc = CollectorProcess(tmp_path, broker_url, broker_dir, "unused").start()
+    pids = proc.pool_pids()
+    assert pids
+    assert proc.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    def gone(pid: int) -> bool:
+        try:  # a zombie waiting for init to reap it has exited too
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+
+    assert wait_for(lambda: all(gone(pid) for pid in pids), timeout=30), [
+        Path(f"/proc/{pid}/stat").read_text() for pid in pids if not gone(pid)
+    ]
+
+
+def test_silent_connection_is_closed_after_the_hello_timeout(
+    tmp_path: Path, broker_url: str, broker_dir: Path
+) -> None:
+    """A client that connects and says nothing is told so and disconnected."""
+    proc = CollectorProcess(
+        tmp_path, broker_url, broker_dir, "unused", env={"LOGSHIP_HELLO_TIMEOUT_S": "0.5"}
+    ).start()
+    try:
+        with Agent(proc.port) as agent:
+            body = agent.expect(MsgType.ERROR)
+            assert body["code"] == ErrorCode.UNEXPECTED and "HELLO" in body["message"]
+            agent.expect_closed()
+    finally:
+        assert proc.stop() == 0, proc.log()

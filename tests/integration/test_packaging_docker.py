@@ -137,15 +137,18 @@ def test_dockerignore_keeps_secrets_and_junk_out_of_the_context() -> None:
 
 
 def test_compose_example_has_the_whole_stack() -> None:
-    """compose.yaml runs PostgreSQL, RabbitMQ, one collector and two workers, configured with
-    the documented environment variables."""
+    """compose.yaml runs PostgreSQL, RabbitMQ, one collector and two workers (exactly one of
+    them running the periodic tasks), configured with the documented environment variables."""
     text = (ROOT / "compose.yaml").read_text()
     services = re.findall(r"^  ([a-z0-9-]+):\s*(?:&\w+)?\s*$", text, flags=re.M)
     assert {"postgres", "rabbitmq", "collector", "worker-1", "worker-2"} <= set(services)
     for var in ("HOST", "PORT", "STORAGE_PATH", "BROKER_URL", "LOGSHIP_DATABASE_URL"):
         assert re.search(rf"^\s+{var}:", text, flags=re.M), var
     assert 'command: ["collector"]' in text
-    assert text.count('command: ["worker"') == 1, "worker-2 inherits worker-1's command"
+    commands = re.findall(r'command: \["worker"[^\]]*\]', text)
+    assert len(commands) == 2, commands
+    assert sum('"-B"' in c for c in commands) == 1, "exactly one worker runs the beat"
+    assert "LOGSHIP_RETENTION_KEEP_DAYS" in text
     assert "latest" not in re.findall(r"image: (\S+)", text)
 
 

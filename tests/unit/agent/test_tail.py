@@ -324,3 +324,30 @@ def test_lag_and_deadlines(tmp_path: Path) -> None:
     tail.read(now=10.0)
     assert tail.take_batches(now=10.0) == []
     assert tail.next_deadline(10.0) == 13.0
+
+
+def test_no_past_deadline_while_waiting_for_a_partial_line(tmp_path: Path) -> None:
+    """A pending event with a half-written line after it is not 'due' (no busy loop): the
+    line's end, when written, continues or ends the event."""
+    log = tmp_path / "a.log"
+    _write(log, "event\n more\nhalf a li")
+    tail = _tail(log, rule=r"^\S")
+    _drain(tail, now=0.0)
+    assert tail.joiner.pending and tail.splitter.buffered
+    assert tail.take_batches(now=100.0) == []
+    assert tail.next_deadline(100.0) is None
+    _write(log, "ne\n")
+    (batch,) = _drain(tail, now=101.0, force=True)
+    assert batch.lines == [b"event\n more", b"half a line"]
+
+
+def test_replay_waits_for_its_boundary_not_for_the_batch_age(tmp_path: Path) -> None:
+    """While replaying, a batch closes at its recorded boundary, never by age (no deadline)."""
+    log = tmp_path / "a.log"
+    _write(log, "a\nb\nc\n")
+    tail = _tail(log, replay=[6], batch_age_s=0.1, read_chunk_bytes=2)
+    tail.read(now=0.0)
+    assert tail.take_batches(now=50.0) == []
+    assert tail.next_deadline(50.0) is None
+    batches = _drain(tail, now=50.0)
+    assert [b.end_offset for b in batches] == [6]

@@ -106,3 +106,17 @@ def test_invariant_holds_for_random_bytes() -> None:
         for event in batch.events:
             assert "\x00" not in event.message
         msgpack.packb(batch.to_message())
+
+
+def test_metadata_strings_lose_nul_bytes() -> None:
+    """NUL bytes in the batch id, path, agent or hostname (PostgreSQL refuses them) are removed."""
+    b = body([b"x"])
+    b.update(id="b\x001", path="/var/\x00log", file="1:2:\x00")
+    batch = process_batch(b, "ag\x00ent", "ho\x00st", 1.0, CFG)
+    assert (batch.batch_id, batch.path, batch.file_id, batch.agent, batch.hostname) == (
+        "b1",
+        "/var/log",
+        "1:2:",
+        "agent",
+        "host",
+    )

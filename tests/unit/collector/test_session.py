@@ -278,3 +278,11 @@ def test_duplicate_batch_ids_are_counted_separately() -> None:
     assert s.unacked == 2
     s.batch_done("same")
     assert s.unacked == 1
+
+
+def test_hello_timeout() -> None:
+    """A connection without HELLO in time gets ERROR UNEXPECTED; after HELLO it is a no-op."""
+    s = Session()
+    body = assert_error(s.hello_timeout(30), ErrorCode.UNEXPECTED)
+    assert "HELLO" in body["message"]
+    assert ready().hello_timeout(30) == []
