@@ -32,17 +32,25 @@ class Status:
     drops_by_reason: dict[str, int] = field(default_factory=dict)
     last_stored_at: str | None = None
     seconds_since_last_batch: float | None = None
+    seconds_since_last_store: float | None = None
     queued_batches: int | None = None
     collectors: dict[str, dict[str, float]] = field(default_factory=dict)
     last_errors: list[str] = field(default_factory=list)
 
+    settle_s: float = 2.0
+
     @property
     def idle(self) -> bool:
-        """Nothing waits in the broker and no collector holds a batch in its pool."""
+        """Nothing waits in the broker, no collector holds a batch in its pool, and no batch was
+        stored in the last `settle_s` seconds (a worker may hold prefetched messages that the
+        broker no longer counts as waiting)."""
         in_pool = sum(
             c.get("logship_collector_pool_queue_depth", 0) for c in self.collectors.values()
         )
-        return (self.queued_batches or 0) == 0 and in_pool == 0
+        settled = (
+            self.seconds_since_last_store is None or self.seconds_since_last_store >= self.settle_s
+        )
+        return (self.queued_batches or 0) == 0 and in_pool == 0 and settled
 
 
 async def read_database(url: str, status: Status) -> None:
@@ -53,7 +61,8 @@ async def read_database(url: str, status: Status) -> None:
         row = await conn.fetchrow(
             "SELECT count(*) AS batches, coalesce(sum(lines_received), 0) AS lines,"
             " coalesce(sum(events_stored), 0) AS events, coalesce(sum(lines_dropped), 0) AS dropped,"
-            " max(stored_at) AS last, extract(epoch FROM now() - max(received_at)) AS lag"
+            " max(stored_at) AS last, extract(epoch FROM now() - max(received_at)) AS lag,"
+            " extract(epoch FROM clock_timestamp() - max(stored_at)) AS since_store"
             " FROM ingest_batches"
         )
         status.batches_stored = int(row["batches"])
@@ -62,6 +71,9 @@ async def read_database(url: str, status: Status) -> None:
         status.lines_dropped = int(row["dropped"])
         status.last_stored_at = row["last"].isoformat() if row["last"] else None
         status.seconds_since_last_batch = float(row["lag"]) if row["lag"] is not None else None
+        status.seconds_since_last_store = (
+            float(row["since_store"]) if row["since_store"] is not None else None
+        )
         status.drops_by_reason = {
             r["reason"]: int(r["n"])
             for r in await conn.fetch(
@@ -114,7 +126,7 @@ def read_metrics(url: str) -> dict[str, float]:
 
 
 def collect(args: argparse.Namespace) -> Status:
-    status = Status()
+    status = Status(settle_s=args.settle)
     asyncio.run(read_database(args.database_url, status))
     status.queued_batches = read_queue_depth(args.broker_url, args.broker_dir, args.queue)
     for url in args.collector_metrics:
@@ -173,6 +185,9 @@ def status_main(argv: Sequence[str]) -> int:
         "--wait-idle", action="store_true", help="return once everything received is stored"
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds for --wait-idle")
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds without a stored batch to call it idle"
+    )
     args = parser.parse_args(list(argv))
     if not args.database_url:
         print("logship status: set LOGSHIP_DATABASE_URL or --database-url", file=sys.stderr)

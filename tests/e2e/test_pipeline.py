@@ -195,3 +195,24 @@ def test_logship_up_runs_with_no_services_configured(tmp_path: Path) -> None:
         out, _ = up.communicate(timeout=60)
     assert up.returncode == 0, out
     assert "logship-agent send" in out
+
+
+def test_status_wait_idle_returns_once_everything_is_stored(stack: Stack, tmp_path: Path) -> None:
+    """`logship status --wait-idle` returns 0 once every sent line is stored, and says so."""
+    import json
+
+    log = tmp_path / "status.log"
+    loggen.write(log, 5000)
+    assert stack.agent("send", str(log), "--collector", stack.collector).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "logship", "status", "--wait-idle", "--timeout", "120", "--json"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["idle"] is True
+    assert data["lines_received"] == 5000
+    assert data["events_stored"] + data["lines_dropped"] == 5000
