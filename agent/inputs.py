@@ -102,7 +102,9 @@ class RunConfig(AgentConfig):
         10.0, "rescan the globs and stat tailed files this often (inotify's fallback)"
     )
     rotate_wait_s: float = doc_field(
-        2.0, "keep reading a rotated or deleted file this long after its last write"
+        2.0,
+        "keep reading a rotated or deleted file this long after its last write (a new file "
+        "shorter than 1 KiB waits this long, a copy of a tailed file 5 times this long)",
     )
     metrics_port: int = doc_field(0, "serve Prometheus metrics on this port (0 = off)")
     metrics_host: str = doc_field("127.0.0.1", "address the metrics server listens on")

@@ -1,7 +1,7 @@
 """Tailing one file: lines → events → batches, rotation and truncation, acknowledged offsets.
 
-The pure parts are `LineSplitter` (bytes → complete lines with their offsets, cut to a maximum
-size) and `Tail`'s bookkeeping; the only I/O is `os.pread`/`os.fstat` on the file descriptor
+The pure parts are `agent.split.LineSplitter` (bytes → complete lines with their offsets, cut
+to a maximum size) and `Tail`'s bookkeeping; the only I/O is `os.pread`/`os.fstat` on the file descriptor
 the tail holds, so a renamed or deleted file is still read to its end.
 
 Offsets, from the start of the file:
@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent import identity
 from agent.batcher import Batch
 from agent.multiline import Event, Joiner
+from agent.split import LineSplitter
 
 FINGERPRINT_BYTES = identity.FINGERPRINT_BYTES
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".Z")
@@ -48,93 +50,6 @@ def fingerprint(fd: int, length: int = FINGERPRINT_BYTES) -> tuple[str, int]:
 def identity_string(dev: int, ino: int, fp: str) -> str:
     """The protocol's file identity `"<dev>:<inode>:<fingerprint>"`."""
     return f"{dev}:{ino}:{fp}"
-
-
-class LineSplitter:
-    """Incremental line splitting with byte offsets; lines over `max_line_bytes` are cut.
-
-    `feed(data)` returns `(start, end, line)` for each complete line: `end` is past the `\\n`,
-    `line` has no terminator (`\\n` or `\\r\\n`). An unterminated tail is kept (at most
-    `max_line_bytes` of it) until its newline arrives or `flush()` is called.
-    """
-
-    def __init__(self, offset: int, max_line_bytes: int) -> None:
-        self.offset = offset  # file offset of the first byte of the unterminated tail
-        self.max_line_bytes = max_line_bytes
-        self.truncated: list[int] = []  # start offsets of lines cut, not yet taken by a batch
-        self._buf = b""
-        self._dropped = 0  # bytes of the unterminated tail beyond max_line_bytes, not kept
-
-    @property
-    def buffered(self) -> int:
-        """Bytes of the unterminated tail (kept and dropped)."""
-        return len(self._buf) + self._dropped
-
-    def feed(self, data: bytes) -> list[Event]:
-        out: list[Event] = []
-        maxb = self.max_line_bytes
-        if self._dropped:
-            idx = data.find(b"\n")
-            if idx < 0:
-                self._dropped += len(data)
-                return out
-            end = self.offset + len(self._buf) + self._dropped + idx + 1
-            out.append((self.offset, end, self._buf))
-            self.truncated.append(self.offset)
-            self.offset = end
-            self._buf = b""
-            self._dropped = 0
-            data = data[idx + 1 :]
-        if self._buf:
-            data = self._buf + data
-        parts = data.split(b"\n")
-        rest = parts.pop()
-        pos = self.offset
-        for part in parts:
-            end = pos + len(part) + 1
-            if part[-1:] == b"\r":
-                part = part[:-1]
-            if len(part) > maxb:
-                part = part[:maxb]
-                self.truncated.append(pos)
-            out.append((pos, end, part))
-            pos = end
-        self.offset = pos
-        if len(rest) > maxb:
-            self._dropped = len(rest) - maxb
-            rest = rest[:maxb]
-        self._buf = rest
-        return out
-
-    def flush(self) -> list[Event]:
-        """The unterminated tail as a last line (the file is finished or was truncated)."""
-        if not self._buf and not self._dropped:
-            return []
-        end = self.offset + len(self._buf) + self._dropped
-        line = self._buf[:-1] if self._buf[-1:] == b"\r" else self._buf
-        if self._dropped:
-            self.truncated.append(self.offset)
-        event = (self.offset, end, line)
-        self.offset = end
-        self._buf = b""
-        self._dropped = 0
-        return [event]
-
-    def take_truncated(self, end: int) -> int:
-        """How many cut lines start before `end` (forgetting them)."""
-        cut = self.truncated
-        n = 0
-        while n < len(cut) and cut[n] < end:
-            n += 1
-        if n:
-            del cut[:n]
-        return n
-
-    def reset(self, offset: int) -> None:
-        self.truncated.clear()
-        self.offset = offset
-        self._buf = b""
-        self._dropped = 0
 
 
 @dataclass(slots=True)
@@ -221,6 +136,8 @@ class Tail:
         self._open_since: float | None = None  # when the open batch got its first event
         self._open_bytes = 0
         self._orphans: list[Batch] = []
+        self.before: Before | None = None
+        self.hold_until: float | None = None  # not read before then (a new file, maybe a copy)
         self.held_bytes = 0  # line bytes read and not yet in a batch
         self._stamp: tuple[int, int] | None = None  # (size, mtime) at the last check
 
@@ -285,15 +202,29 @@ class Tail:
         return result
 
     def truncate(self, new_size: int, now: float) -> None:
-        """The file was truncated in place: count what may be lost, restart at 0, new identity."""
+        """The file was truncated in place: count what may be lost, restart at 0, new identity.
+
+        `before` describes the content that was truncated, so that a copy of it
+        (copytruncate) can be finished where this tail stopped (see `Before`).
+        """
         lost = max(0, self.size - self.read_offset)
         self.counters.truncations += 1
         self.counters.bytes_lost += lost
+        self.before = Before(
+            self.file_id,
+            self.fp,
+            self.fp_len,
+            self.committed,
+            [sp.end for sp in self.spans],
+            self.read_offset,
+            lost,
+        )
         # The unterminated last line was written before the truncation: ship what we have,
         # under the old identity. Acknowledgements for it no longer move the checkpoint.
         self._push(self.joiner.feed(self.splitter.flush(), now))
         self.replay.clear()
-        self._orphans.extend(self.take_batches(now, force=True))
+        orphans = self.take_batches(now, force=True)  # (it empties self._orphans first)
+        self._orphans.extend(orphans)
         self.spans.clear()
         self.file_id = None
         self.fp = None
@@ -303,6 +234,22 @@ class Tail:
         self.size = new_size
         self.last_growth = now
         self.eof = False
+
+    def seek(self, offset: int, file_id: str | None = None, replay: Iterable[int] = ()) -> None:
+        """Start a tail that has read nothing yet at `offset` (a copy continues its original
+        under the original's identity, re-reading its batches in flight with their bounds)."""
+        assert self.read_offset == self.committed and not self.spans and not self._events
+        self.splitter.reset(offset)
+        self.read_offset = self.committed = self.batched = offset
+        self.size = max(self.size, offset)
+        self.replay = deque(e for e in replay if e > offset)
+        if file_id is not None and self.fd is not None:
+            self.file_id = file_id
+            self.fp, self.fp_len = fingerprint(self.fd)
+
+    def drop_orphans(self) -> None:
+        """Forget the batches made of the truncated content (a copy ships that range)."""
+        self._orphans = []
 
     # ------------------------------------------------------------------ reading
 
@@ -327,6 +274,8 @@ class Tail:
         self.read_offset += n
         if self.read_offset > self.size:
             self.size = self.read_offset
+        if self.fp_len < FINGERPRINT_BYTES and self.read_offset > self.fp_len:
+            self.refine_fingerprint()
         self.last_growth = now
         lines = self.splitter.feed(data)
         self.counters.lines_read += len(lines)
@@ -458,6 +407,8 @@ class Tail:
             times.append(self._open_since + self.limits.batch_age_s)  # replay: by boundary
         if self.finishing and not self.done:
             times.append(max(now + 0.25, self.last_growth + self.limits.rotate_wait_s))
+        if self.hold_until is not None:
+            times.append(max(now + 0.05, min(self.hold_until, now + 0.25)))
         return min(times) if times else None
 
     # ------------------------------------------------------------------ acknowledgements
@@ -502,6 +453,8 @@ class Tail:
             return None
         return {
             "file": self.file_id,
+            "dev": self.dev,
+            "ino": self.ino,
             "fp": self.fp,
             "head_bytes": self.fp_len,
             "path": self.path,
@@ -510,6 +463,19 @@ class Tail:
             "size": self.size,
             "done": self.done and not self.spans,
         }
+
+
+@dataclass
+class Before:
+    """What a tail had of a content it lost to a truncation."""
+
+    file_id: str | None
+    fp: str | None
+    fp_len: int
+    committed: int  # acknowledged up to here
+    ends: list[int]  # ends of the batches in flight after `committed`
+    read_offset: int  # read up to here (the rest of the truncated batches: orphans)
+    lost: int  # counted as possibly lost
 
 
 @dataclass
@@ -526,11 +492,14 @@ class Resume:
     updated: float = 0.0
     path: str = ""
     done: bool = False
+    size: int = 0  # the file's size when last seen
 
     @classmethod
     def from_entry(cls, key: str, entry: dict[str, Any]) -> Resume:
         """From a checkpoint entry (written by `run`, or by `send`). Raises ValueError."""
         dev, ino, key_fp = identity.parse_key(key)
+        # A file continued under another inode (a copy) keeps its first identity as its key.
+        dev, ino = int(entry.get("dev", dev)), int(entry.get("ino", ino))
         offset = int(entry["offset"])
         ends = []
         pos = offset
@@ -549,6 +518,7 @@ class Resume:
             updated=float(entry.get("updated") or 0.0),
             path=str(entry.get("path", "")),
             done=bool(entry.get("done", False)),
+            size=int(entry.get("size") or offset),
         )
 
     def matches(self, fd: int) -> bool:

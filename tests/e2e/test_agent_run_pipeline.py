@@ -34,7 +34,8 @@ def _stored(url: str) -> int:
 def test_run_killed_20_times_with_rotation_and_collector_outage_stores_each_line_once(
     stack: Stack, tmp_path: Path
 ) -> None:
-    """20 SIGKILLs, rename rotations and a collector outage: each line stored exactly once,
+    """20 SIGKILLs, rename and copytruncate rotations and a collector outage: each line stored
+    exactly once,
     and a Python traceback is stored as one event."""
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -62,7 +63,7 @@ def test_run_killed_20_times_with_rotation_and_collector_outage_stores_each_line
             time.sleep(rng.uniform(0.3, 1.0))
             agent.kill()
             if cycle % 7 == 3:
-                writer.rotate("rename")
+                writer.rotate("rename" if cycle < 10 else "copytruncate")
         agent.start()
         time.sleep(1.0)
         stack.stop("collector")  # the collector goes away mid-stream...

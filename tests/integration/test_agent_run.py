@@ -147,9 +147,11 @@ def _recreate_on_inode(path: Path, inode: int) -> None:
 
 
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path, logs: Path) -> None:
-    """SIGKILL 20 times at random moments (with rotations): every line arrives exactly once,
-    duplicates being only whole batches re-sent with the same id."""
-    rng = random.Random(1234)
+    """SIGKILL 20 times at random moments (with rename and copytruncate rotations): every line
+    arrives exactly once, duplicates being only whole batches re-sent with the same id."""
+    seed = int(os.environ.get("LOGSHIP_TEST_SEED") or time.time_ns() % 1_000_000)
+    print(f"random seed {seed} (rerun with LOGSHIP_TEST_SEED={seed})")
+    rng = random.Random(seed)
     with FakeCollector() as fc:
         agent = Agent(tmp_path, fc.address, [{"paths": [f"{logs}/app.log*"]}])
         writer = Writer(logs / "app.log", rate=1000)
@@ -160,7 +162,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path, 
                 time.sleep(rng.uniform(0.2, 1.0))
                 agent.kill()
                 if cycle % 6 == 5:
-                    writer.rotate("rename")
+                    writer.rotate("rename" if cycle % 12 == 5 else "copytruncate")
             written = writer.stop()
             agent.start()
             wait_until(lambda: _arrived(fc, written), 60, "every line after the kills")
@@ -492,3 +494,110 @@ def _rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
+
+
+@pytest.mark.parametrize("copy", ["app.log.1", "app.log.2.gz"])
+@pytest.mark.parametrize("glob", ["*.log", "app.log*"])
+def test_copytruncate_while_stopped(tmp_path: Path, logs: Path, glob: str, copy: str) -> None:
+    """copytruncate while the agent was stopped: the lines written before it are finished from
+    the rotated copy (found by its first bytes), never re-read, whether or not the glob matches
+    the copy; with only a compressed copy left, they are reported as possibly lost."""
+    log = logs / "app.log"
+    first = _lines("first line, long enough to fill the fingerprint", 300)
+    _append(log, first)
+    with FakeCollector() as fc:
+        agent = Agent(tmp_path, fc.address, [{"paths": [f"{logs}/{glob}"]}]).start()
+        try:
+            wait_until(lambda: _arrived(fc, first), 20, "the first lines")
+            assert agent.stop() == 0
+            late = _lines("late", 200)
+            _append(log, late)
+            (logs / copy).write_bytes(log.read_bytes())  # copy...
+            with log.open("r+") as fh:  # ...then truncate
+                fh.truncate(0)
+            fresh = _lines("fresh", 100)
+            _append(log, fresh)
+            agent.start()
+            expected = first + fresh + (late if not copy.endswith(".gz") else [])
+            wait_until(lambda: _arrived(fc, expected), 20, "every line")
+            time.sleep(0.5)
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+        check_exactly_once(fc.received, expected)
+    if copy.endswith(".gz"):
+        assert "may be lost" in agent.log()
+    else:
+        assert "a copy" in agent.log()
+
+
+@pytest.mark.parametrize("glob", ["*.log", "app.log*"])
+def test_copytruncate_under_a_steady_writer(tmp_path: Path, logs: Path, glob: str) -> None:
+    """copytruncate while 2,000 lines/s are written: the lines the agent had not read yet when
+    the file was truncated are read from the rotated copy (found by its first bytes, whether
+    or not the glob matches it), so nothing is lost or duplicated."""
+    with FakeCollector() as fc:
+        agent = Agent(tmp_path, fc.address, [{"paths": [f"{logs}/{glob}"]}]).start()
+        try:
+            writer = Writer(logs / "app.log", rate=2000)
+            writer.start()
+            for _ in range(3):
+                time.sleep(1.2)
+                writer.rotate("copytruncate")
+            time.sleep(0.5)
+            written = writer.stop()
+            wait_until(lambda: _arrived(fc, written), 30, "every line")
+            time.sleep(0.5)
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+        check_exactly_once(fc.received, written)
+    assert "copytruncate" in agent.log()
+
+
+def test_plain_copy_of_a_tailed_file_is_not_read_twice(tmp_path: Path, logs: Path) -> None:
+    """A copy of a tailed file (cp app.log app.log.bak) that the glob matches is followed
+    from its end: its lines are not shipped a second time."""
+    log = logs / "app.log"
+    first = _lines("a line long enough to make the file longer than its fingerprint", 100)
+    _append(log, first)
+    with FakeCollector() as fc:
+        agent = Agent(tmp_path, fc.address, [{"paths": [f"{logs}/app.log*"]}]).start()
+        try:
+            wait_until(lambda: _arrived(fc, first), 20, "the first lines")
+            (logs / "app.log.bak").write_bytes(log.read_bytes())
+            wait_until(lambda: "was not truncated" in agent.log(), 30, "the copy to be seen")
+            more = _lines("more", 50)
+            _append(log, more)
+            extra = _lines("appended to the copy", 5)
+            _append(logs / "app.log.bak", extra)
+            wait_until(lambda: _arrived(fc, first + more + extra), 20, "the new lines")
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+        check_exactly_once(fc.received, first + more + extra)
+
+
+def test_new_file_with_the_same_header_is_not_taken_for_a_copy(tmp_path: Path, logs: Path) -> None:
+    """Two files that start with the same (long) header are different files: the second one
+    is read from its start, not skipped as a copy of the first."""
+    header = [f"banner line {i:03d} " + "=" * 60 for i in range(20)]  # > 1 KiB, identical
+    one = header + _lines("first file", 50)
+    two = header + _lines("second file", 50)
+    _append(logs / "one.log", one)
+    with FakeCollector() as fc:
+        agent = Agent(tmp_path, fc.address, [{"paths": [f"{logs}/*.log"]}]).start()
+        try:
+            wait_until(lambda: _arrived(fc, one), 20, "the first file")
+            _append(logs / "two.log", two)
+            wait_until(lambda: _arrived(fc, two[20:]), 20, "the second file")
+            time.sleep(0.5)
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+    counts: dict[bytes, int] = {}
+    for r in {r.id: r for r in fc.received}.values():
+        for line in r.lines:
+            counts[line] = counts.get(line, 0) + 1
+    assert all(counts[h.encode()] == 2 for h in header)  # the header, once per file
+    assert all(counts[x.encode()] == 1 for x in one[20:] + two[20:])

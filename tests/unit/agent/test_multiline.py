@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.multiline import ContinuationRule, FirstLineRule, Joiner, PythonRule, make_rule
-from agent.tail import LineSplitter
+from agent.split import LineSplitter
 from logship.errors import ConfigError
 
 PYTHON_LOG = b"""2024-05-01 12:00:00 ERROR request failed

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from agent.cli import build_parser
-from agent.run import _line_aligned_end, overrides_from_args
+from agent.reconcile import line_aligned_end
+from agent.run import overrides_from_args
 from logship.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -67,7 +68,7 @@ def test_start_at_end_is_aligned_to_a_line(tmp_path: Path) -> None:
     f.write_bytes(b"one\ntwo\npart")
     fd = os.open(f, os.O_RDONLY)
     try:
-        assert _line_aligned_end(fd, f.stat().st_size) == 8
+        assert line_aligned_end(fd, f.stat().st_size) == 8
     finally:
         os.close(fd)
 

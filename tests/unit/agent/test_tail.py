@@ -1,4 +1,4 @@
-"""Tailing one file: line splitting, batching, ACKs, rotation, truncation, replay (agent/tail.py).
+"""Tailing one file: batching, ACKs, rotation, truncation, replay (agent/tail.py).
 
 These use small real files under tmp_path (the tail reads with pread on its descriptor); no
 sockets, no threads, and time is passed in explicitly.
@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from agent.multiline import Joiner, make_rule
-from agent.tail import Limits, LineSplitter, Resume, Tail, fingerprint
+from agent.tail import Limits, Resume, Tail, fingerprint
 
 
 def _tail(
@@ -55,37 +55,6 @@ def _drain(tail: Tail, now: float = 0.0, force: bool = False) -> list:
 def _write(path: Path, text: str, mode: str = "a") -> None:
     with path.open(mode) as fh:
         fh.write(text)
-
-
-# ----------------------------------------------------------------------------- LineSplitter
-
-
-def test_splitter_gives_offsets_and_strips_terminators() -> None:
-    """Complete lines come with start and end offsets; `\\n` and `\\r\\n` are removed."""
-    s = LineSplitter(100, 50)
-    assert s.feed(b"ab\r\ncd\nef") == [(100, 104, b"ab"), (104, 107, b"cd")]
-    assert s.buffered == 2
-    assert s.feed(b"g\n") == [(107, 111, b"efg")]
-
-
-def test_splitter_cuts_long_lines_and_skips_their_rest_in_constant_memory() -> None:
-    """A line over max_line_bytes is cut; its rest is skipped without being kept; offsets stay exact."""
-    s = LineSplitter(0, 4)
-    assert s.feed(b"0123456789") == []
-    assert s.buffered == 10
-    assert s.feed(b"abcdef") == []
-    out = s.feed(b"XY\nok\n")
-    assert out == [(0, 19, b"0123"), (19, 22, b"ok")]
-    assert s.take_truncated(19) == 1
-    assert s.take_truncated(100) == 0
-
-
-def test_splitter_flush_hands_out_the_unterminated_last_line() -> None:
-    """flush() returns the unterminated tail as a line (end of a finished file)."""
-    s = LineSplitter(0, 100)
-    s.feed(b"a\nlast")
-    assert s.flush() == [(2, 6, b"last")]
-    assert s.flush() == []
 
 
 # ----------------------------------------------------------------------------- batching
@@ -351,3 +320,21 @@ def test_replay_waits_for_its_boundary_not_for_the_batch_age(tmp_path: Path) -> 
     assert tail.next_deadline(50.0) is None
     batches = _drain(tail, now=50.0)
     assert [b.end_offset for b in batches] == [6]
+
+
+def test_lines_read_before_a_truncation_are_still_shipped(tmp_path: Path) -> None:
+    """Lines read but not yet batched when the file is truncated go out under the old identity."""
+    log = tmp_path / "a.log"
+    _write(log, "".join(f"old {i}\n" for i in range(30)))
+    tail = _tail(log, batch_age_s=5.0)
+    tail.read(now=0.0)
+    assert tail.take_batches(now=0.0) == []  # not full, not old: held
+    old_id = tail.file_id
+    with log.open("r+") as fh:
+        fh.truncate(0)
+    _write(log, "new 1\n")
+    assert tail.check(os.stat(log), now=1.0) == "truncated"
+    (orphan,) = tail.take_batches(now=1.0)
+    assert orphan.file_id == old_id and len(orphan.lines) == 30
+    after = _drain(tail, now=1.0, force=True)
+    assert [x for b in after for x in b.lines] == [b"new 1"]

@@ -1,0 +1,580 @@
+"""The tailing agent's engine: tail files continuously, ship them without loss or duplicates.
+
+One asyncio loop does everything but watching: watchdog's observer thread only reports paths
+(`loop.call_soon_threadsafe`). Each turn of the loop:
+
+1. handles reported paths (a tailed file changed, a new file or folder appeared), and every
+   `rescan_interval_s` rescans the globs and checks every tailed file (inotify's fallback);
+2. reads the files that changed, but only while the collector's window has room: while the
+   collector is down nothing is read, the files are the buffer and memory stays bounded;
+3. closes batches that are full or old enough (`agent.tail`), records them in the checkpoint
+   *before* sending them (so after a crash they are re-sent with the same boundaries, hence
+   the same ids), and hands them to the client (`agent.client`: window, ACKs, reconnects);
+4. on each ACK moves that file's committed offset (contiguously) and saves the checkpoint at
+   most every `checkpoint_interval_s`.
+
+At start the checkpoint is reconciled with the files (`agent.reconcile`). A file that appears
+while running and starts like a tailed file is a copy of it: if the original is then truncated
+(copytruncate) the copy is read from where the original stopped, else it is followed from its
+end. SIGTERM: stop reading, wait up to `shutdown_timeout_s` for in-flight ACKs, save the
+checkpoint, exit 0. SIGHUP: reload the configuration; a bad one is refused and the running
+one kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from agent.batcher import Batch
+from agent.checkpoint import CheckpointStore
+from agent.cli import EXIT_FAILED, EXIT_OK
+from agent.client import Client
+from agent.discovery import Matcher, Watcher, is_compressed
+from agent.errors import AuthFailed
+from agent.inputs import InputConfig, RunConfig
+from agent.metrics import Metrics, serve
+from agent.reconcile import Reconciler, line_aligned_end, same_bytes, stat_or_none
+from agent.tail import FINGERPRINT_BYTES, Counters, Limits, Tail
+from logship.errors import ConfigError
+
+log = logging.getLogger("logship.agent.run")
+
+CONNECTION_KEYS = (
+    "collector",
+    "token",
+    "tls",
+    "tls_ca_file",
+    "tls_cert_file",
+    "tls_key_file",
+    "tls_server_name",
+    "agent_id",
+    "window_batches",
+    "state_dir",
+)
+CHUNKS_PER_TURN = 16  # most chunks read from one file before the next file gets its turn
+
+
+class Runner(Reconciler):
+    """The tailing agent. `await run()` returns the exit code."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        reload: Callable[[], RunConfig] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cfg = config
+        self._loader = reload
+        self.clock = clock
+        self.metrics = Metrics()
+        self.store = CheckpointStore(config.state_path)
+        self.client: Client | None = None
+        self.watcher: Watcher | None = None
+        self.tails: dict[tuple[int, int], Tail] = {}  # every open file, by (dev, inode)
+        self.by_path: dict[str, Tail] = {}  # files followed by their path (not finishing)
+        self.input_of: dict[Tail, int] = {}
+        self.dirty: dict[Tail, None] = {}  # to check and read (insertion-ordered set)
+        self.timed: set[Tail] = set()  # tails with a pending timeout
+        self.outbox: deque[tuple[Tail, Batch]] = deque()  # made, not yet handed to the client
+        self.sent: dict[str, tuple[Tail, int, int]] = {}  # batch id -> (tail, lines, bytes)
+        self.retired = Counters()  # counters of closed tails
+        self.copies: dict[Tail, Tail] = {}  # a new file that starts like an open one -> that one
+        self.shipped_lines = 0
+        self.shipped_bytes = 0
+        self.shipped_batches = 0
+        self._reported: set[str] = set()
+        self._touched: dict[str, float] = {}
+        self._stop = False
+        self._reload = False
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_rescan = 0.0
+        self._last_commit = 0.0
+        self._last_metrics = 0.0
+        self._save_error_at = -1e9
+        self._metrics_server: Any = None
+        self._setup_inputs(config)
+
+    # ------------------------------------------------------------------ configuration
+
+    def _setup_inputs(self, config: RunConfig) -> None:
+        self.inputs: list[InputConfig] = config.input_configs()
+        self.matchers = [Matcher(i.paths, i.exclude) for i in self.inputs]
+        self.limits = Limits(
+            max_batch_lines=config.max_batch_lines,
+            max_batch_bytes=config.max_batch_bytes,
+            batch_age_s=config.batch_age_s,
+            rotate_wait_s=config.rotate_wait_s,
+            read_chunk_bytes=config.read_chunk_bytes,
+        )
+        self.max_held_bytes = 4 * config.max_batch_bytes
+
+    def request_stop(self) -> None:
+        self._stop = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def request_reload(self) -> None:
+        self._reload = True
+        if self._wake is not None:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ main
+
+    async def run(self) -> int:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self.cfg.metrics_port:
+            self._metrics_server = serve(self.metrics, self.cfg.metrics_host, self.cfg.metrics_port)
+        self.client = self._new_client(self.cfg)
+        self.client.start()
+        self.watcher = Watcher(self._notify_threadsafe)
+        try:
+            self._reconcile(startup=True)
+            log.info(
+                "Tailing %d files from %d inputs; shipping to %s; checkpoints in %s.",
+                len(self.tails),
+                len(self.inputs),
+                self.client.address,
+                self.store.path,
+            )
+            code = await self._main_loop()
+            if code == EXIT_OK:
+                await self._shutdown()
+            return code
+        finally:
+            self._teardown()
+
+    def _new_client(self, cfg: RunConfig) -> Client:
+        return Client(cfg, on_ack=self._on_ack, max_attempts=None)
+
+    async def _main_loop(self) -> int:
+        assert self._wake is not None and self.client is not None
+        while not self._stop:
+            self._wake.clear()
+            now = self.clock()
+            if self.client.error is not None:
+                exc = self.client.error
+                if isinstance(exc, AuthFailed):
+                    log.error(
+                        "The collector %s refused the token (%s). Nothing was lost: "
+                        "checkpoints are in %s. Fix `token` and start again.",
+                        self.client.address,
+                        exc,
+                        self.store.path,
+                    )
+                else:
+                    log.error("Cannot ship to %s: %s. Nothing was lost.", self.client.address, exc)
+                self._record_all()
+                self._save()
+                return EXIT_FAILED
+            if self._reload:
+                self._reload = False
+                await self._do_reload()
+                continue
+            if now >= self._next_rescan:
+                self._rescan(now)
+            self._read_dirty(now)
+            self._take_due(now)
+            await self._ship()
+            self._close_finished()
+            self._commit(now)
+            self._publish(now)
+            timeout = self._next_wakeup(now)
+            if timeout > 0 and not self._wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+            else:
+                await asyncio.sleep(0)
+        return EXIT_OK
+
+    def _next_wakeup(self, now: float) -> float:
+        if self.dirty and self._capacity() > 0:
+            held = sum(t.held_bytes for t in self.tails.values())
+            if held < self.max_held_bytes:
+                return 0.0  # more to read right away
+        times = [self._next_rescan]
+        for tail in self.timed:
+            d = tail.next_deadline(now)
+            if d is not None:
+                times.append(d)
+        if self.store.dirty:
+            times.append(self._last_commit + self.cfg.checkpoint_interval_s)
+        if self.outbox or (self.client is not None and self.client.in_flight):
+            times.append(now + 1.0)  # notice a failed client without an ACK to wake us
+        if self.metrics is not None and self._metrics_server is not None:
+            times.append(self._last_metrics + 1.0)
+        return max(0.005, min(times) - now)  # never spin, even on a deadline that is past
+
+    # ------------------------------------------------------------------ notifications
+
+    def _notify_threadsafe(self, path: str) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._notified, path)
+
+    def _notified(self, path: str) -> None:
+        tail = self.by_path.get(path)
+        if tail is not None:
+            self.dirty[tail] = None
+        elif os.path.isdir(path):
+            self._next_rescan = 0.0  # a new folder: files in it may predate its watch
+        elif not is_compressed(path):
+            for i, m in enumerate(self.matchers):
+                if m.matches(path):
+                    self._open(path, i, startup=False)
+                    break
+        assert self._wake is not None
+        self._wake.set()
+
+    # ------------------------------------------------------------------ reading
+
+    def _capacity(self) -> int:
+        assert self.client is not None
+        return self.client.window - self.client.in_flight - len(self.outbox)
+
+    def _read_dirty(self, now: float) -> None:
+        if not self.dirty:
+            return
+        # Lines read but not yet batched (files waiting for their batch age) count against
+        # memory too: past the limit, nothing more is read until batches go out.
+        held = sum(t.held_bytes for t in self.tails.values())
+        for tail in list(self.dirty):
+            if self._capacity() <= 0 or held >= self.max_held_bytes:
+                return
+            before = tail.held_bytes
+            self._read_one(tail, now)
+            held += tail.held_bytes - before
+
+    def _read_one(self, tail: Tail, now: float) -> None:
+        self.dirty.pop(tail, None)
+        if tail.fd is None or tail.done:
+            return
+        if tail.hold_until is not None and self._held(tail, now):
+            self.timed.add(tail)
+            return
+        self._check(tail, now)
+        if tail.fd is None:
+            return
+        chunks = 0
+        try:
+            while chunks < CHUNKS_PER_TURN and self._capacity() > 0:
+                n = tail.read(now)
+                batches = tail.take_batches(now)
+                for batch in batches:
+                    self.outbox.append((tail, batch))
+                if not n and not batches:
+                    break
+                chunks += 1
+        except OSError as exc:  # an I/O error (NFS, a failing disk): try again at the rescan
+            log.warning("Cannot read %s (%s); will retry at the next rescan.", tail.path, exc)
+            return
+        if not tail.eof:
+            self.dirty[tail] = None  # more to read when there is room
+        elif tail.finishing and tail.finish_if_due(now):
+            for batch in tail.take_batches(now, force=True):
+                self.outbox.append((tail, batch))
+        if tail.next_deadline(now) is not None:
+            self.timed.add(tail)
+
+    def _held(self, tail: Tail, now: float) -> bool:
+        """Whether a new file must still wait before it is read.
+
+        A file that appears while running is read only once it is long enough to be compared
+        with the open files (or has been quiet for `rotate_wait_s`). One that starts like an
+        open file is a copy of it: it waits for that file to be truncated (copytruncate: the
+        copy is then read from where the original stopped, see `_finish_copy`); if that does
+        not happen, it is a plain copy and is followed from its end, not read twice.
+        """
+        assert tail.fd is not None and tail.hold_until is not None
+        size = os.fstat(tail.fd).st_size
+        tail.size = max(tail.size, size)
+        original = self.copies.get(tail)
+        if original is None:
+            if size < FINGERPRINT_BYTES and now < tail.hold_until:
+                return True
+            original = self._copy_match(tail)
+            if original is None:
+                tail.hold_until = None
+                return False
+            self.copies[tail] = original
+            tail.hold_until = (
+                now + 5 * self.cfg.rotate_wait_s
+            )  # copytruncate truncates right after copying
+            return True
+        if now < tail.hold_until and original.fd is not None and not original.finishing:
+            return True
+        del self.copies[tail]
+        tail.hold_until = None
+        if not same_bytes(tail, original):
+            return False  # it has become a file of its own: read it from the start
+        end = line_aligned_end(tail.fd, size)
+        tail.seek(end)
+        log.warning(
+            "%s is a copy of %s, which was not truncated: following it from its end (byte %d) "
+            "so its lines are not shipped twice.",
+            tail.path,
+            original.path,
+            end,
+        )
+        return False
+
+    def _check(self, tail: Tail, now: float) -> None:
+        old_id = tail.file_id
+        path_stat = None if tail.finishing else stat_or_none(tail.path)
+        try:
+            change = tail.check(path_stat, now)
+        except OSError as exc:
+            log.warning("Cannot check %s (%s).", tail.path, exc)
+            return
+        if change in ("rotated", "deleted"):
+            if self.by_path.get(tail.path) is tail:
+                del self.by_path[tail.path]
+            log.info("%s was %s; reading the old file to its end.", tail.path, change)
+            if change == "rotated":
+                idx = self.input_of.get(tail, 0)
+                self._open(tail.path, idx, startup=False)
+        elif change == "truncated":
+            if old_id:
+                self.store.remove(old_id)
+            self._finish_copy(tail)
+            log.warning(
+                "%s was truncated; reading it again from the start (%d bytes may be lost so "
+                "far in this file).",
+                tail.path,
+                tail.counters.bytes_lost,
+            )
+
+    def _take_due(self, now: float) -> None:
+        for tail in list(self.timed):
+            d = tail.next_deadline(now)
+            if d is None:
+                self.timed.discard(tail)
+                continue
+            if d > now:
+                continue
+            if tail.hold_until is not None:
+                self.dirty[tail] = None  # a held new file: look at it again
+            elif tail.finishing:
+                self.dirty[tail] = None
+                if tail.eof and tail.finish_if_due(now):
+                    for batch in tail.take_batches(now, force=True):
+                        self.outbox.append((tail, batch))
+            else:
+                for batch in tail.take_batches(now):
+                    self.outbox.append((tail, batch))
+            if tail.next_deadline(now) is None:
+                self.timed.discard(tail)
+
+    # ------------------------------------------------------------------ shipping
+
+    async def _ship(self) -> None:
+        client = self.client
+        assert client is not None
+        if not self.outbox:
+            return
+        free = client.window - client.in_flight
+        if free <= 0 or (client.in_flight and free < max(1, client.window // 2)):
+            return  # wait for more room: one checkpoint write covers several batches
+        take = [self.outbox.popleft() for _ in range(min(free, len(self.outbox)))]
+        for tail in {t for t, _ in take}:
+            self._record(tail)
+        self._save()  # write-ahead: the batch boundaries are on disk before they are sent
+        self._last_commit = self.clock()
+        for tail, batch in take:
+            self.sent[batch.id] = (tail, batch.line_count, batch.data_bytes)
+            try:
+                await client.send(batch)  # there is room in the window: this does not wait
+            except Exception:  # noqa: BLE001 - the client failed; the main loop reports it
+                return
+            batch.lines = []  # the client keeps the encoded frame
+            batch.offsets = []
+
+    def _on_ack(self, batch: Batch) -> None:
+        info = self.sent.pop(batch.id, None)
+        if info is not None:
+            tail, lines, nbytes = info
+            self.shipped_lines += lines
+            self.shipped_bytes += nbytes
+            self.shipped_batches += 1
+            if tail.ack(batch.id):
+                self._record(tail)
+        if self._wake is not None:
+            self._wake.set()
+
+    def _record(self, tail: Tail) -> None:
+        entry = tail.entry()
+        if entry is None:
+            return
+        file_id = entry.pop("file")
+        path = entry.pop("path")
+        offset = entry.pop("offset")
+        self.store.set(file_id, path, offset, **entry)
+
+    def _save(self) -> None:
+        """Write the checkpoint; a failure is logged (loudly, once a minute), never fatal."""
+        try:
+            self.store.save()
+        except OSError as exc:
+            now = self.clock()
+            if now - self._save_error_at >= 60.0:
+                self._save_error_at = now
+                log.error(
+                    "Cannot write the checkpoint %s (%s). Shipping goes on; after a restart "
+                    "lines may be sent again. Fix the state folder's permissions or space.",
+                    self.store.path,
+                    exc,
+                )
+
+    def _record_all(self) -> None:
+        for tail in self.tails.values():
+            self._record(tail)
+
+    def _commit(self, now: float) -> None:
+        if self.store.dirty and now - self._last_commit >= self.cfg.checkpoint_interval_s:
+            self._save()
+            self._last_commit = now
+
+    def _close_finished(self) -> None:
+        for key, tail in list(self.tails.items()):
+            if tail.closable:
+                self._record(tail)
+                self._close(key, tail)
+
+    def _drop(self, tail: Tail) -> None:
+        self._record(tail)
+        self._close((tail.dev, tail.ino), tail)
+
+    def _close(self, key: tuple[int, int], tail: Tail) -> None:
+        tail.close()
+        self.tails.pop(key, None)
+        if self.by_path.get(tail.path) is tail:
+            del self.by_path[tail.path]
+        self.input_of.pop(tail, None)
+        self.dirty.pop(tail, None)
+        self.timed.discard(tail)
+        self.copies.pop(tail, None)
+        c, r = tail.counters, self.retired
+        r.lines_read += c.lines_read
+        r.bytes_read += c.bytes_read
+        r.rotations += c.rotations
+        r.truncations += c.truncations
+        r.bytes_lost += c.bytes_lost
+
+    # ------------------------------------------------------------------ reload and stop
+
+    async def _do_reload(self) -> None:
+        if self._loader is None:
+            log.warning("SIGHUP: no configuration file to reload.")
+            return
+        try:
+            new = self._loader()
+        except ConfigError as exc:
+            log.error("Configuration reload refused: %s. Keeping the running configuration.", exc)
+            return
+        old = self.cfg
+        self._record_all()
+        self._save()
+        if any(getattr(new, k) != getattr(old, k) for k in CONNECTION_KEYS):
+            await self._drain(old.shutdown_timeout_s)
+            self._record_all()
+            self._save()
+            assert self.client is not None
+            await self.client.close()
+            if new.state_dir != old.state_dir:
+                self.store = CheckpointStore(new.state_path)
+            self.client = self._new_client(new)
+            self.client.start()
+        for key, tail in list(self.tails.items()):
+            self._close(key, tail)
+        self.outbox.clear()
+        self.sent.clear()
+        self.cfg = new
+        self._setup_inputs(new)
+        self._reconcile(startup=False)
+        log.warning(
+            "Configuration reloaded: %d inputs, %d files tailed.", len(self.inputs), len(self.tails)
+        )
+
+    async def _drain(self, timeout_s: float) -> None:
+        assert self.client is not None
+        if not self.client.in_flight:
+            return
+        try:
+            await asyncio.wait_for(self.client.drain(), timeout_s)
+        except TimeoutError:
+            log.warning(
+                "%d batches were not acknowledged within %.0f s; they will be sent again "
+                "(same ids: stored once).",
+                self.client.in_flight,
+                timeout_s,
+            )
+        except Exception as exc:  # noqa: BLE001 - the client failed; checkpoints are safe
+            log.warning("Could not finish in-flight batches: %s.", exc)
+
+    async def _shutdown(self) -> None:
+        await self._drain(self.cfg.shutdown_timeout_s)
+        self._record_all()
+        self._save()
+        log.info(
+            "Stopped: %d lines shipped; checkpoints saved in %s.",
+            self.shipped_lines,
+            self.store.path,
+        )
+
+    def _teardown(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+        for key, tail in list(self.tails.items()):
+            self._close(key, tail)
+        self._loop = None
+
+    async def aclose_client(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+    # ------------------------------------------------------------------ metrics
+
+    def _publish(self, now: float) -> None:
+        if self._metrics_server is None or now - self._last_metrics < 1.0:
+            return
+        self._last_metrics = now
+        m = self.metrics
+        r = self.retired
+        tails = list(self.tails.values())
+        c = m.counters
+        c["logship_agent_lines_read_total"] = r.lines_read + sum(
+            t.counters.lines_read for t in tails
+        )
+        c["logship_agent_bytes_read_total"] = r.bytes_read + sum(
+            t.counters.bytes_read for t in tails
+        )
+        c["logship_agent_rotations_total"] = r.rotations + sum(t.counters.rotations for t in tails)
+        c["logship_agent_truncations_total"] = r.truncations + sum(
+            t.counters.truncations for t in tails
+        )
+        c["logship_agent_truncated_bytes_lost_total"] = r.bytes_lost + sum(
+            t.counters.bytes_lost for t in tails
+        )
+        c["logship_agent_lines_shipped_total"] = self.shipped_lines
+        c["logship_agent_bytes_shipped_total"] = self.shipped_bytes
+        c["logship_agent_batches_shipped_total"] = self.shipped_batches
+        client = self.client
+        if client is not None:
+            c["logship_agent_reconnects_total"] = client.stats.reconnects
+            m.set("logship_agent_batches_in_flight", client.in_flight)
+            m.set("logship_agent_connected", 1 if client.connected else 0)
+        m.set("logship_agent_files_open", len(tails))
+        m.lag = {t.path: t.lag_bytes() for t in tails}
