@@ -336,14 +336,13 @@ class Runner(Reconciler):
         except OSError as exc:
             log.warning("Cannot check %s (%s).", tail.path, exc)
             return
-        if change in ("rotated", "deleted"):
-            if self.by_path.get(tail.path) is tail:
-                del self.by_path[tail.path]
-            log.info("%s was %s; reading the old file to its end.", tail.path, change)
-            if change == "rotated":
-                idx = self.input_of.get(tail, 0)
-                self._open(tail.path, idx, startup=False)
-        elif change == "truncated":
+        if tail.finishing and self.by_path.get(tail.path) is tail:  # rotated or deleted
+            del self.by_path[tail.path]
+            how = "deleted" if path_stat is None else "rotated"
+            log.info("%s was %s; reading the old file to its end.", tail.path, how)
+            if path_stat is not None:
+                self._open(tail.path, self.input_of.get(tail, 0), startup=False)
+        if change == "truncated":
             if old_id:
                 self.store.remove(old_id)
             self._finish_copy(tail)

@@ -8,6 +8,7 @@ after all messages of a system were added (`resolve`), as `logship mine` prints 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from dataclasses import asdict, dataclass  # noqa: E402
 from analysis.evaluate import LOGHUB_SYSTEMS, grouping_accuracy, load_loghub  # noqa: E402
 from analysis.templates import TemplateMiner  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "loghub"
+DEFAULT_DATA = Path(
+    os.environ.get("LOGSHIP_LOGHUB_DIR") or ROOT.parent / "shared" / "data" / "loghub"
+)
 
 
 @dataclass

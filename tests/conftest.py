@@ -23,7 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schema.sql"
-LOGHUB = ROOT.parent / "shared" / "data" / "loghub"
+# The LogHub samples: ../shared/data/loghub beside the checkout (as in CI), or LOGSHIP_LOGHUB_DIR.
+LOGHUB = Path(os.environ.get("LOGSHIP_LOGHUB_DIR") or ROOT.parent / "shared" / "data" / "loghub")
 
 
 def _with_database(url: str, dbname: str) -> str:

@@ -51,9 +51,12 @@ def _arrived(fc: FakeCollector, expected: list[str]) -> bool:
 
 
 def test_rename_rotation_under_a_steady_writer(tmp_path: Path, logs: Path) -> None:
-    """Rename+create rotations while 2,000 lines/s are written: nothing lost or duplicated."""
+    """Rename+create rotations while 2,000 lines/s are written: nothing lost or duplicated;
+    the metrics count the rotations and every line shipped."""
     with FakeCollector() as fc:
-        agent = Agent(tmp_path, fc.address, [{"paths": [f"{logs}/*.log"]}]).start()
+        agent = Agent(
+            tmp_path, fc.address, [{"paths": [f"{logs}/*.log"]}], metrics_port=_free_port()
+        ).start()
         try:
             writer = Writer(logs / "app.log", rate=2000)
             writer.start()
@@ -63,12 +66,17 @@ def test_rename_rotation_under_a_steady_writer(tmp_path: Path, logs: Path) -> No
             time.sleep(0.5)
             written = writer.stop()
             wait_until(lambda: _arrived(fc, written), 30, "every line")
+            metrics = _metrics(agent.settings["metrics_port"])
             assert agent.stop() == 0
         finally:
             agent.close()
         stats = check_exactly_once(fc.received, written)
     assert stats["lines"] > 5000
     assert "was rotated" in agent.log()
+    assert metrics["logship_agent_rotations_total"] == 3
+    assert metrics["logship_agent_lines_shipped_total"] == len(written)
+    assert metrics["logship_agent_lines_read_total"] == len(written)
+    assert metrics["logship_agent_batches_in_flight"] == 0
 
 
 @pytest.mark.parametrize("kind", ["copytruncate", "truncate"])

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import msgpack
 import pytest
 
 from collector.parse import parse_event, sanitize
 from logship.records import FORMATS, LEVELS
+from tests.conftest import LOGHUB
 
 RECEIVED = datetime(2026, 11, 29, 12, 0, tzinfo=UTC).timestamp()
-LOGHUB = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "loghub"
 
 
 def utc(*args: int) -> float:
