@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from typing import Any
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _owned_dir: str | None = None
@@ -60,17 +61,32 @@ def counters() -> Counters:
 
 
 def serve(port: int, host: str = "127.0.0.1") -> None:
-    """Serve the metrics of every worker process on `host:port` (a daemon thread)."""
-    from prometheus_client import CollectorRegistry, start_http_server
+    """Serve `/metrics` (every worker process's) and `/healthz` on `host:port` (a daemon thread)."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+    from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app
+
+    registry = REGISTRY
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        start_http_server(port, addr=host, registry=registry)
-    else:
-        start_http_server(port, addr=host)
+    metrics_app = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b'{"status": "ok", "role": "worker"}\n']
+        return metrics_app(environ, start_response)
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = make_server(host, port, app, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
 
 
 def process_exited(pid: int) -> None:

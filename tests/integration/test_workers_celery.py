@@ -316,10 +316,10 @@ def test_database_down_then_up_nothing_lost(
     assert query(clean_db, "SELECT count(*) FROM dead_letters") == 0
 
 
-def test_prefork_worker_stores_each_batch_once_and_serves_metrics(
+def test_prefork_worker_stores_each_batch_once_and_serves_metrics_and_health(
     clean_db: str, start_worker: Callable[..., Worker], publish: Callable[..., None]
 ) -> None:
-    """A prefork worker with two processes stores 20 batches published at once, each once,
+    """A prefork worker with two processes stores 20 batches published at once, each once, serves summed metrics and answers /healthz;
     and its metrics endpoint sums the counters of both processes."""
     port = free_port()
     worker = start_worker(
@@ -352,3 +352,5 @@ def test_prefork_worker_stores_each_batch_once_and_serves_metrics(
         worker,
     )
     assert metric("logship_worker_rows_copied_total") == 60
+    health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    assert health.status == 200 and b'"ok"' in health.read()
