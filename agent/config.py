@@ -114,10 +114,30 @@ class AgentConfig:
     shutdown_timeout_s: float = doc_field(
         10.0, "on SIGTERM, how long in-flight batches may take to be ACKed"
     )
+    # `logship-agent run` (agent/run.py, agent/inputs.py): what to tail and how.
+    inputs: list[dict[str, Any]] = doc_field(
+        [], "run: files to tail, [[inputs]] tables (paths, exclude, fields, multiline, ...)"
+    )
+    rescan_interval_s: float = doc_field(
+        10.0, "run: rescan the globs and stat tailed files this often (inotify's fallback)"
+    )
+    rotate_wait_s: float = doc_field(
+        2.0,
+        "run: keep reading a rotated or deleted file this long after its last write (a new "
+        "file shorter than 1 KiB waits this long, a copy of a tailed file 5 times this long)",
+    )
+    metrics_port: int = doc_field(0, "run: serve Prometheus metrics on this port (0 = off)")
+    metrics_host: str = doc_field("127.0.0.1", "run: address the metrics server listens on")
 
     def validate(self) -> None:
         """Raise ConfigError when a value cannot work."""
         parse_address(self.collector)
+        cfgmod.require_positive(self, "rescan_interval_s", "rotate_wait_s")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"key 'metrics_port' must be 0-65535 (got {self.metrics_port})")
+        from agent.inputs import input_configs  # here: agent.inputs imports this module
+
+        input_configs(self.inputs)
         cfgmod.require_positive(
             self,
             "max_batch_lines",

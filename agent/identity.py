@@ -8,9 +8,9 @@ Short files: a file shorter than 1024 bytes is fingerprinted over all the bytes 
 (`head_bytes` < 1024; an empty file over none). Such an identity is *provisional*: once the
 file grows, a fresh `identify` gives a different fingerprint. `same_file(old, fh)` checks
 whether an open file is still the file of `old` (same device and inode, and the first
-`old.head_bytes` bytes still hash to `old.fingerprint`); the tailing agent then moves the
-checkpoint to the new, longer identity (`CheckpointStore.rekey`). A one-shot `send` identifies
-each file once, when it starts.
+`old.head_bytes` bytes still hash to `old.fingerprint`). The tailing agent keeps a file's
+first identity as its key (and wire id) and stores the lengthened fingerprint in the entry
+(`fp`, `head_bytes`). A one-shot `send` identifies each file once, when it starts.
 """
 
 from __future__ import annotations

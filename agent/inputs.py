@@ -10,7 +10,8 @@
     encoding = "utf-8"
 
 Each table is checked like the rest of the config: unknown keys are an error naming the table
-and the key. `RunConfig` is `AgentConfig` plus `inputs` and the keys only `run` uses.
+and the key. The keys only `run` uses (`inputs`, `rescan_interval_s`, `rotate_wait_s`,
+`metrics_port`, `metrics_host`) are in `AgentConfig`, so one agent.toml serves every command.
 """
 
 from __future__ import annotations
@@ -93,38 +94,18 @@ def _check_fields(value: Any, where: str = "fields") -> None:
         )
 
 
-@dataclass
-class RunConfig(AgentConfig):
-    inputs: list[dict[str, Any]] = doc_field(
-        [], "files to tail: [[inputs]] tables (paths, exclude, fields, start_at, multiline, ...)"
-    )
-    rescan_interval_s: float = doc_field(
-        10.0, "rescan the globs and stat tailed files this often (inotify's fallback)"
-    )
-    rotate_wait_s: float = doc_field(
-        2.0,
-        "keep reading a rotated or deleted file this long after its last write (a new file "
-        "shorter than 1 KiB waits this long, a copy of a tailed file 5 times this long)",
-    )
-    metrics_port: int = doc_field(0, "serve Prometheus metrics on this port (0 = off)")
-    metrics_host: str = doc_field("127.0.0.1", "address the metrics server listens on")
+RunConfig = AgentConfig  # `run` uses the agent's config; its keys are in AgentConfig
 
-    def validate(self) -> None:
-        super().validate()
-        cfgmod.require_positive(self, "rescan_interval_s", "rotate_wait_s")
-        if not 0 <= self.metrics_port <= 65535:
-            raise ConfigError(f"key 'metrics_port' must be 0-65535 (got {self.metrics_port})")
-        self.input_configs()
 
-    def input_configs(self) -> list[InputConfig]:
-        """The `[[inputs]]` tables, each loaded and checked. Raises ConfigError."""
-        out = []
-        for i, table in enumerate(self.inputs, 1):
-            try:
-                out.append(cfgmod.load(InputConfig, data=table, environ={}, dotenv=None))
-            except ConfigError as exc:
-                raise ConfigError(f"[[inputs]] #{i}: {exc}") from None
-        return out
+def input_configs(tables: list[dict[str, Any]]) -> list[InputConfig]:
+    """The `[[inputs]]` tables, each loaded and checked. Raises ConfigError."""
+    out = []
+    for i, table in enumerate(tables, 1):
+        try:
+            out.append(cfgmod.load(InputConfig, data=table, environ={}, dotenv=None))
+        except ConfigError as exc:
+            raise ConfigError(f"[[inputs]] #{i}: {exc}") from None
+    return out
 
 
 def load_run_config(

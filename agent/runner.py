@@ -38,7 +38,7 @@ from agent.cli import EXIT_FAILED, EXIT_OK
 from agent.client import Client
 from agent.discovery import Matcher, Watcher, is_compressed
 from agent.errors import AuthFailed
-from agent.inputs import InputConfig, RunConfig
+from agent.inputs import InputConfig, RunConfig, input_configs
 from agent.metrics import Metrics, serve
 from agent.reconcile import Reconciler, line_aligned_end, same_bytes, stat_or_none
 from agent.tail import FINGERPRINT_BYTES, Counters, Limits, Tail
@@ -106,7 +106,7 @@ class Runner(Reconciler):
     # ------------------------------------------------------------------ configuration
 
     def _setup_inputs(self, config: RunConfig) -> None:
-        self.inputs: list[InputConfig] = config.input_configs()
+        self.inputs: list[InputConfig] = input_configs(config.inputs)
         self.matchers = [Matcher(i.paths, i.exclude) for i in self.inputs]
         self.limits = Limits(
             max_batch_lines=config.max_batch_lines,

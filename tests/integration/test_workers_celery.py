@@ -319,8 +319,8 @@ def test_database_down_then_up_nothing_lost(
 def test_prefork_worker_stores_each_batch_once_and_serves_metrics_and_health(
     clean_db: str, start_worker: Callable[..., Worker], publish: Callable[..., None]
 ) -> None:
-    """A prefork worker with two processes stores 20 batches published at once, each once, serves summed metrics and answers /healthz;
-    and its metrics endpoint sums the counters of both processes."""
+    """A prefork worker with two processes stores 20 batches published at once, each once;
+    its metrics endpoint sums the counters of both processes and /healthz answers ok."""
     port = free_port()
     worker = start_worker(
         clean_db, "--pool=prefork", "--concurrency=2", LOGSHIP_METRICS_PORT=str(port)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.inputs import InputConfig, RunConfig, load_run_config
+from agent.inputs import InputConfig, RunConfig, input_configs, load_run_config
 from logship.config import describe
 from logship.errors import ConfigError
 
@@ -36,7 +36,7 @@ encoding = "latin-1"
 paths = ["/var/log/syslog"]
 """,
     )
-    first, second = cfg.input_configs()
+    first, second = input_configs(cfg.inputs)
     assert first.paths == ["/var/log/app/**/*.log"] and first.start_at == "end"
     assert first.fields == {"service": "web", "tags": ["prod", "eu"]}
     assert first.transcode == "latin-1" and second.transcode is None
