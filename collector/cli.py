@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.config import CollectorConfig, load_config
+from logship import logs
 from logship.config import describe
 from logship.errors import ConfigError
 
@@ -87,11 +88,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(getattr(logging, str(args.log_level).upper(), logging.INFO))
     try:
         cfg = load_config(args.config, overrides=_overrides(args))
     except ConfigError as exc:

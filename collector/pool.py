@@ -69,11 +69,10 @@ def init_worker(shm_name: str, slot_bytes: int, cfg: CollectorConfig, parent: in
     threading.Thread(
         target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True
     ).start()
+    from logship import logs
     from workers.celery_app import make_celery
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(logging.INFO)
     _state["shm"] = attach(shm_name)
     _state["slot_bytes"] = slot_bytes
     _state["cfg"] = cfg

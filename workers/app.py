@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init, worker_shutdown
 
+from logship import logs
 from workers import metrics, runtime
 from workers.celery_app import DETECT_TASK, RETENTION_TASK, make_celery
 from workers.config import WorkerConfig
@@ -32,6 +34,13 @@ def build_app(cfg: WorkerConfig | None = None) -> Celery:
     if cfg.concurrency:
         app.conf.worker_concurrency = cfg.concurrency
     app.conf.beat_schedule = beat_schedule(cfg)
+    if logs.wants_json():
+        from celery.signals import setup_logging
+
+        def _json_logs(loglevel: int | None = None, **_: Any) -> None:
+            logs.configure(loglevel or logging.INFO)
+
+        setup_logging.connect(_json_logs, weak=False)
     if cfg.metrics_port:
         port, host = cfg.metrics_port, cfg.metrics_host
 
