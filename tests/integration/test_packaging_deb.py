@@ -80,7 +80,7 @@ def test_conffile_documents_every_key_of_the_run_config(tmp_path: Path) -> None:
 def test_conffile_loads_as_the_service_reads_it(tmp_path: Path) -> None:
     """The generated file, as shipped and with the [[inputs]] example uncommented, is accepted
     by the agent's own loader, with the state folder the unit allows it to write."""
-    from agent.inputs import load_run_config
+    from agent.inputs import input_configs, load_run_config
 
     text = _generate(tmp_path)
     shipped = tmp_path / "shipped.toml"
@@ -93,7 +93,7 @@ def test_conffile_loads_as_the_service_reads_it(tmp_path: Path) -> None:
     with_inputs = tmp_path / "with-inputs.toml"
     with_inputs.write_text(head + "\n[[inputs]]\n" + "\n".join(lines) + "\n")
     config = load_run_config(with_inputs, dotenv=None)
-    assert [i.paths for i in config.input_configs()] == [
+    assert [i.paths for i in input_configs(config.inputs)] == [
         ["/var/log/syslog", "/var/log/nginx/*.log"]
     ]
 
