@@ -12,6 +12,7 @@ runs are never consumed. Integration tests fail, never skip, when a service is u
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import uuid
@@ -20,6 +21,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+# pgserver logs at interpreter exit, after pytest has closed its capture streams.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schema.sql"
