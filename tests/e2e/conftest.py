@@ -89,9 +89,18 @@ class Stack:
     def start_worker(self) -> None:
         self.procs["worker"] = subprocess.Popen(
             [
-                sys.executable, "-m", "workers", "--concurrency", "2", "--loglevel", "WARNING",
+                sys.executable,
+                "-m",
+                "workers",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "WARNING",
                 # A node name of its own: two test runs on one RabbitMQ never share a pidbox.
-                "-n", f"{self.env['LOGSHIP_QUEUE']}@%h", "--without-gossip", "--without-mingle",
+                "-n",
+                f"{self.env['LOGSHIP_QUEUE']}@%h",
+                "--without-gossip",
+                "--without-mingle",
             ],  # fmt: skip
             env=self.env,
             cwd=self.tmp,
