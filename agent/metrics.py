@@ -78,7 +78,7 @@ def serve(metrics: Metrics, host: str, port: int) -> ThreadingHTTPServer:
             if self.path.split("?", 1)[0] == "/metrics":
                 body = metrics.render().encode("utf-8")
                 ctype = "text/plain; version=0.0.4; charset=utf-8"
-            elif self.path == "/health":
+            elif self.path.split("?", 1)[0] in ("/healthz", "/health"):
                 body, ctype = b"ok\n", "text/plain; charset=utf-8"
             else:
                 self.send_error(404)

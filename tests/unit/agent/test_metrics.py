@@ -26,7 +26,7 @@ def test_render_lists_every_metric_with_help_and_type() -> None:
 
 
 def test_server_serves_metrics_and_health() -> None:
-    """GET /metrics returns the text format; /health returns ok; anything else is a 404."""
+    """GET /metrics returns the text format; /healthz (and /health) return ok; else a 404."""
     m = Metrics()
     m.inc("logship_agent_reconnects_total")
     server = serve(m, "127.0.0.1", 0)
@@ -36,8 +36,9 @@ def test_server_serves_metrics_and_health() -> None:
             body = resp.read().decode()
             assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         assert "logship_agent_reconnects_total 1" in body
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
-            assert resp.read() == b"ok\n"
+        for path in ("/healthz", "/health"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+                assert resp.read() == b"ok\n"
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/nope", timeout=5)
             raise AssertionError("expected a 404")
