@@ -95,17 +95,9 @@ def _pick(obj: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
     return None, None
 
 
-def parse_json(text: str, received_at: float) -> Parsed | None:
-    stripped = text.strip()
-    if not (stripped.startswith("{") and stripped.endswith("}")):
-        return None
-    try:
-        obj = json.loads(stripped, parse_constant=str)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict):
-        return None
-    obj = sanitize(obj)
+def _from_fields(fmt: str, obj: dict[str, Any], line: str, received_at: float) -> Parsed:
+    """Level, message, time and host lifted out of a JSON object or logfmt pairs; the other
+    keys stay as fields. The whole line is the message when no message key holds a string."""
     rest = dict(obj)
     level = None
     key, value = _pick(obj, _JSON_LEVEL)
@@ -113,12 +105,11 @@ def parse_json(text: str, received_at: float) -> Parsed | None:
         level = normalize_level(value)
         if level is not None:
             rest.pop(key)
+    message = line
     key, value = _pick(obj, _JSON_MSG)
     if key is not None and isinstance(value, str):
         message = value
         rest.pop(key)
-    else:
-        message = stripped
     ts = None
     key, value = _pick(obj, _JSON_TIME)
     if key is not None:
@@ -130,7 +121,20 @@ def parse_json(text: str, received_at: float) -> Parsed | None:
     if key is not None and isinstance(value, str) and value:
         host = value
         rest.pop(key)
-    return Parsed("json", message, ts, host, level, rest or None)
+    return Parsed(fmt, message, ts, host, level, rest or None)
+
+
+def parse_json(text: str, received_at: float) -> Parsed | None:
+    stripped = text.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return None
+    try:
+        obj = json.loads(stripped, parse_constant=str)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    return _from_fields("json", sanitize(obj), stripped, received_at)
 
 
 # ----------------------------------------------------------------------------- syslog
@@ -340,30 +344,7 @@ def parse_logfmt(line: str, received_at: float) -> Parsed | None:
         pos = m.end()
     if line[pos:].strip() or len(pairs) < 2:
         return None
-    rest: dict[str, Any] = dict(pairs)
-    level = None
-    key, value = _pick(pairs, _JSON_LEVEL)
-    if key is not None:
-        level = normalize_level(value)
-        if level is not None:
-            rest.pop(key)
-    key, value = _pick(pairs, _JSON_MSG)
-    message = line
-    if key is not None:
-        message = value
-        rest.pop(key)
-    ts = None
-    key, value = _pick(pairs, _JSON_TIME)
-    if key is not None:
-        ts = parse_timestamp(value, received_at)
-        if ts is not None:
-            rest.pop(key)
-    host = None
-    key, value = _pick(pairs, _JSON_HOST)
-    if key is not None and value:
-        host = value
-        rest.pop(key)
-    return Parsed("logfmt", message, ts, host, level, rest or None)
+    return _from_fields("logfmt", pairs, line, received_at)
 
 
 # ----------------------------------------------------------------------------- generic
