@@ -56,6 +56,32 @@ def _nice_max(value: float) -> float:
     return 10.0 * step
 
 
+def _frame(
+    chart_id: str,
+    label: str,
+    width: int,
+    height: int,
+    margins: tuple[int, int, int, int],
+    y_labels: list[str],
+) -> list[str]:
+    """The opening <svg> tag and evenly spaced horizontal gridlines with their y labels."""
+    left, right, top, bottom = margins
+    plot_h = height - top - bottom
+    parts = [
+        f'<svg class="chart" id="{chart_id}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'aria-label="{escape(label)}">'
+    ]
+    steps = len(y_labels) - 1
+    for k, text in enumerate(y_labels):
+        y = top + plot_h - plot_h * k / steps
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f2"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{text}</text>'
+        )
+    return parts
+
+
 def level_chart(data: dict[str, Any], width: int = 1000, height: int = 260) -> str:
     """Stacked bars: events per level per time bucket, with anomaly windows marked."""
     levels: dict[str, list[int]] = data["events_per_level"]
@@ -66,19 +92,12 @@ def level_chart(data: dict[str, Any], width: int = 1000, height: int = 260) -> s
     totals = [sum(s[i] for s in levels.values()) for i in range(n)]
     ymax = _nice_max(max(totals, default=0))
     bw = plot_w / max(n, 1)
-    parts = [
-        f'<svg class="chart" id="levels-chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'aria-label="events per level over time">'
-    ]
-    for k in range(5):
-        y = top + plot_h - plot_h * k / 4
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f2"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{ymax * k / 4:,.0f}</text>'
-        )
+    parts = _frame(
+        "levels-chart", "events per level over time", width, height, (left, right, top, bottom),
+        [f"{ymax * k / 4:,.0f}" for k in range(5)],
+    )  # fmt: skip
     for i in range(n):
-        y = top + plot_h
+        y: float = top + plot_h
         for lv, series in levels.items():
             if not series[i]:
                 continue
@@ -116,17 +135,10 @@ def rate_chart(data: dict[str, Any], width: int = 1000, height: int = 180) -> st
     plot_w, plot_h = width - left - right, height - top - bottom
     ymax = _nice_max(max((r for r in series if r is not None), default=0) * 100) / 100
     bw = plot_w / max(n, 1)
-    parts = [
-        f'<svg class="chart" id="error-rate-chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'aria-label="error rate over time">'
-    ]
-    for k in range(5):
-        y = top + plot_h - plot_h * k / 4
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f2"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{ymax * k / 4:.0%}</text>'
-        )
+    parts = _frame(
+        "error-rate-chart", "error rate over time", width, height, (left, right, top, bottom),
+        [f"{ymax * k / 4:.0%}" for k in range(5)],
+    )  # fmt: skip
     points = [
         (left + (i + 0.5) * bw, top + plot_h - plot_h * r / ymax)
         for i, r in enumerate(series)
