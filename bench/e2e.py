@@ -123,7 +123,7 @@ def main() -> int:
         server_url = pgserver.get_server(tmp / "pg", cleanup_mode="stop").get_uri()
     dbname = f"logship_bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{dbname}"'))
-    db_url = asyncio.run(up._prepare_database(up._with_database(server_url, dbname), None))
+    db_url = asyncio.run(up._prepare_database(up.with_database(server_url, dbname), None))
 
     stack = up.Stack(
         data_dir=tmp,

@@ -40,7 +40,8 @@ class Stack:
     worker_concurrency: int
 
 
-def _with_database(url: str, dbname: str) -> str:
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL, naming another database."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 
@@ -60,7 +61,7 @@ async def _prepare_database(server_url: str, dbname: str | None) -> str:
                 await conn.execute(f'CREATE DATABASE "{dbname}"')
         finally:
             await conn.close()
-        url = _with_database(server_url, dbname)
+        url = with_database(server_url, dbname)
     conn = await asyncpg.connect(url)
     try:
         await apply_schema(conn)

@@ -18,9 +18,10 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from logship.up import with_database
 
 # pgserver logs at interpreter exit, after pytest has closed its capture streams.
 logging.getLogger("pgserver").setLevel(logging.WARNING)
@@ -29,11 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schema.sql"
 # The LogHub samples: ../shared/data/loghub beside the checkout (as in CI), or LOGSHIP_LOGHUB_DIR.
 LOGHUB = Path(os.environ.get("LOGSHIP_LOGHUB_DIR") or ROOT.parent / "shared" / "data" / "loghub")
-
-
-def _with_database(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 
 
 async def _admin(url: str, *statements: str) -> None:
@@ -73,7 +69,7 @@ def database_url(pg_server_url: str) -> Iterator[str]:
     """A fresh database with schema.sql applied, dropped after the session."""
     name = f"logship_test_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}"'))
-    url = _with_database(pg_server_url, name)
+    url = with_database(pg_server_url, name)
     asyncio.run(_admin(url, SCHEMA.read_text()))
     yield url
     asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
