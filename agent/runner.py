@@ -338,7 +338,7 @@ class Runner(Reconciler):
             return
         if tail.finishing and self.by_path.get(tail.path) is tail:  # rotated or deleted
             del self.by_path[tail.path]
-            how = "deleted" if path_stat is None else "rotated"
+            how = "deleted" if change == "deleted" else "rotated"
             log.info("%s was %s; reading the old file to its end.", tail.path, how)
             if path_stat is not None:
                 self._open(tail.path, self.input_of.get(tail, 0), startup=False)

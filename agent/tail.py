@@ -176,18 +176,21 @@ class Tail:
     def check(self, path_stat: os.stat_result | None, now: float) -> str | None:
         """Compare the file with what its path names now. Returns what changed, if anything:
 
-        "rotated" (path names another file), "deleted" (path names nothing), "truncated".
+        "rotated" (path names another file, or nothing while the file still has a name),
+        "deleted" (the file has no name left), "truncated".
         """
         if self.fd is None or self.done:
             return None
         result = None
+        st = os.fstat(self.fd)
         if not self.finishing:
-            if path_stat is None:
+            if path_stat is None and st.st_nlink == 0:
                 self.finishing, result = True, "deleted"
-            elif (path_stat.st_dev, path_stat.st_ino) != (self.dev, self.ino):
+            elif path_stat is None or (path_stat.st_dev, path_stat.st_ino) != (self.dev, self.ino):
+                # Renamed away: the path names another file, or nothing yet (a rename+create
+                # rotation seen between the rename and the create; the file still has a name).
                 self.finishing, result = True, "rotated"
                 self.counters.rotations += 1
-        st = os.fstat(self.fd)
         stamp = (st.st_size, st.st_mtime_ns)
         if stamp != self._stamp:  # unchanged since the last check: no need to look inside
             self._stamp = stamp

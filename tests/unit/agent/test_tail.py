@@ -190,6 +190,17 @@ def test_rename_is_noticed_and_the_old_file_finished(tmp_path: Path) -> None:
     assert tail.closable
 
 
+def test_rename_seen_before_the_new_file_exists_is_a_rotation(tmp_path: Path) -> None:
+    """Between the rename and the create the path names nothing, but the file still has a
+    name: that is a rotation (counted), not a deletion."""
+    log = tmp_path / "a.log"
+    _write(log, "one\n")
+    tail = _tail(log)
+    os.rename(log, tmp_path / "a.log.1")
+    assert tail.check(None, now=0.0) == "rotated"
+    assert tail.finishing and tail.counters.rotations == 1
+
+
 def test_deleted_file_is_drained(tmp_path: Path) -> None:
     """A deleted file is still read to its end through the open descriptor."""
     log = tmp_path / "a.log"
@@ -197,6 +208,7 @@ def test_deleted_file_is_drained(tmp_path: Path) -> None:
     tail = _tail(log)
     log.unlink()
     assert tail.check(None, now=0.0) == "deleted"
+    assert tail.counters.rotations == 0
     batches = _drain(tail, force=True)
     assert [x for b in batches for x in b.lines] == [b"a", b"b"]
 
