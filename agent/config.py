@@ -126,6 +126,12 @@ class AgentConfig:
         "run: keep reading a rotated or deleted file this long after its last write (a new "
         "file shorter than 1 KiB waits this long, a copy of a tailed file 5 times this long)",
     )
+    linger_renamed_s: float = doc_field(
+        300.0,
+        "run: keep a renamed (rotated) file open and read it this long after its last write, "
+        "for a program that still writes to it before reopening its log (0 = close it after "
+        "`rotate_wait_s`)",
+    )
     metrics_port: int = doc_field(0, "run: serve Prometheus metrics on this port (0 = off)")
     metrics_host: str = doc_field("127.0.0.1", "run: address the metrics server listens on")
 
@@ -133,6 +139,8 @@ class AgentConfig:
         """Raise ConfigError when a value cannot work."""
         parse_address(self.collector)
         cfgmod.require_positive(self, "rescan_interval_s", "rotate_wait_s")
+        if self.linger_renamed_s < 0:
+            raise ConfigError(f"key 'linger_renamed_s' must be >= 0 (got {self.linger_renamed_s})")
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"key 'metrics_port' must be 0-65535 (got {self.metrics_port})")
         from agent.inputs import input_configs  # here: agent.inputs imports this module

@@ -11,7 +11,8 @@
 
 Each table is checked like the rest of the config: unknown keys are an error naming the table
 and the key. The keys only `run` uses (`inputs`, `rescan_interval_s`, `rotate_wait_s`,
-`metrics_port`, `metrics_host`) are in `AgentConfig`, so one agent.toml serves every command.
+`linger_renamed_s`, `metrics_port`, `metrics_host`) are in `AgentConfig`, so one agent.toml
+serves every command.
 """
 
 from __future__ import annotations

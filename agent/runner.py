@@ -113,6 +113,7 @@ class Runner(Reconciler):
             max_batch_bytes=config.max_batch_bytes,
             batch_age_s=config.batch_age_s,
             rotate_wait_s=config.rotate_wait_s,
+            linger_renamed_s=config.linger_renamed_s,
             read_chunk_bytes=config.read_chunk_bytes,
         )
         self.max_held_bytes = 4 * config.max_batch_bytes

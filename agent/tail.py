@@ -19,7 +19,9 @@ File lifecycle, decided by `check(path_stat)`:
 
 - the path names another inode (rename+create rotation) or nothing (deleted): the tail
   *finishes*: it reads to the end, waits `rotate_wait_s` for late writes, flushes the last
-  unterminated line and pending event, and closes once its batches are acknowledged;
+  unterminated line and pending event, and closes once its batches are acknowledged; a
+  renamed file (it still has a name) stays open `linger_renamed_s` after its last write and
+  is still read, for a program that writes to it before it reopens its log;
 - the file is smaller than the read offset, or its first bytes changed (copytruncate,
   truncation): it restarts at 0 under a new identity; bytes seen but not read are counted lost.
 """
@@ -39,6 +41,7 @@ from agent.split import LineSplitter
 
 FINGERPRINT_BYTES = identity.FINGERPRINT_BYTES
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".Z")
+LINGER_POLL_S = 1.0  # how often a lingering renamed file is looked at for late writes
 
 
 def fingerprint(fd: int, length: int = FINGERPRINT_BYTES) -> tuple[str, int]:
@@ -70,6 +73,7 @@ class Limits:
     max_batch_bytes: int = 512 * 1024
     batch_age_s: float = 0.5
     rotate_wait_s: float = 2.0
+    linger_renamed_s: float = 300.0
     read_chunk_bytes: int = 256 * 1024
 
 
@@ -288,15 +292,23 @@ class Tail:
         return n
 
     def finish_if_due(self, now: float) -> bool:
-        """For a finishing tail at its end for `rotate_wait_s`: flush everything. True if done."""
+        """For a finishing tail at its end for `rotate_wait_s`: flush everything it holds.
+
+        True when flushed (its batches can be taken now). It is `done` then, unless the file
+        still has a name (renamed, not deleted): such a file lingers, open, until
+        `linger_renamed_s` after its last write, for a program that still writes to it
+        before it reopens its log; what it writes meanwhile is read like any growth.
+        """
         if self.done:
             return True
-        if not (
-            self.finishing and self.eof and now - self.last_growth >= self.limits.rotate_wait_s
-        ):
+        quiet = now - self.last_growth
+        if not (self.finishing and self.eof and quiet >= self.limits.rotate_wait_s):
             return False
         self._push(self.joiner.feed(self.splitter.flush(), now))
         self._push(self.joiner.flush())
+        named = self.fd is not None and os.fstat(self.fd).st_nlink > 0
+        if named and quiet < self.limits.linger_renamed_s:
+            return True
         self.done = True
         return True
 
@@ -409,7 +421,10 @@ class Tail:
         if self._events and self._open_since is not None and not self.replay:
             times.append(self._open_since + self.limits.batch_age_s)  # replay: by boundary
         if self.finishing and not self.done:
-            times.append(max(now + 0.25, self.last_growth + self.limits.rotate_wait_s))
+            due = self.last_growth + self.limits.rotate_wait_s
+            if due <= now and self.eof:  # flushed, lingering: look for late writes now and then
+                due = min(now + LINGER_POLL_S, self.last_growth + self.limits.linger_renamed_s)
+            times.append(max(now + 0.25, due))
         if self.hold_until is not None:
             times.append(max(now + 0.05, min(self.hold_until, now + 0.25)))
         return min(times) if times else None

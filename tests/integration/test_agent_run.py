@@ -79,6 +79,29 @@ def test_rename_rotation_under_a_steady_writer(tmp_path: Path, logs: Path) -> No
     assert metrics["logship_agent_batches_in_flight"] == 0
 
 
+def test_late_writes_to_a_renamed_file_are_read(tmp_path: Path, logs: Path) -> None:
+    """A program that keeps writing to its renamed log for a while (it reopens it later)
+    loses nothing: the renamed file lingers open well past `rotate_wait_s`."""
+    log = logs / "app.log"
+    _append(log, _lines("early", 100))
+    with FakeCollector() as fc:
+        agent = Agent(tmp_path, fc.address, [{"paths": [str(log)]}], linger_renamed_s=30.0)
+        agent.start()
+        try:
+            wait_until(lambda: _arrived(fc, _lines("early", 100)), 30, "the first lines")
+            with log.open("a") as old:  # the program's open descriptor
+                os.rename(log, logs / "app.log.1")
+                _append(log, _lines("new", 50))
+                time.sleep(4 * agent.settings["rotate_wait_s"])
+                old.write("".join(f"{line}\n" for line in _lines("late", 50)))
+            expected = _lines("early", 100) + _lines("new", 50) + _lines("late", 50)
+            wait_until(lambda: _arrived(fc, expected), 30, "the late lines")
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+        check_exactly_once(fc.received, expected)
+
+
 @pytest.mark.parametrize("kind", ["copytruncate", "truncate"])
 def test_copytruncate_and_truncation_restart_at_zero(tmp_path: Path, logs: Path, kind: str) -> None:
     """A file truncated in place (copytruncate, or plain truncation) is read again from 0."""

@@ -169,10 +169,11 @@ def test_recorded_spans_are_replayed_with_the_same_boundaries(tmp_path: Path) ->
 
 
 def test_rename_is_noticed_and_the_old_file_finished(tmp_path: Path) -> None:
-    """After rename+create the tail reads the old file to its end, waits, then flushes it."""
+    """After rename+create the tail reads the old file to its end, waits, then flushes it
+    (and, not lingering, is done)."""
     log = tmp_path / "a.log"
     _write(log, "one\n")
-    tail = _tail(log, rotate_wait_s=2.0)
+    tail = _tail(log, rotate_wait_s=2.0, linger_renamed_s=0.0)
     _drain(tail)
     os.rename(log, tmp_path / "a.log.1")
     _write(tmp_path / "a.log.1", "two\nunterminated")
@@ -185,6 +186,32 @@ def test_rename_is_noticed_and_the_old_file_finished(tmp_path: Path) -> None:
     batches += tail.take_batches(12.0, force=True)
     lines = [x for b in batches for x in b.lines]
     assert lines == [b"one", b"two", b"unterminated"]
+    for b in batches:
+        tail.ack(b.id)
+    assert tail.closable
+
+
+def test_renamed_file_lingers_for_late_writes(tmp_path: Path) -> None:
+    """A renamed file stays open after the rotate wait: a program that writes to it before
+    reopening its log loses nothing. It is let go `linger_renamed_s` after its last write."""
+    log = tmp_path / "a.log"
+    _write(log, "one\n")
+    tail = _tail(log, rotate_wait_s=2.0, linger_renamed_s=60.0)
+    os.rename(log, tmp_path / "a.log.1")
+    _write(log, "new file\n")
+    assert tail.check(os.stat(log), now=0.0) == "rotated"
+    batches = _drain(tail, now=0.0)
+    assert tail.finish_if_due(3.0) and not tail.done  # flushed, still open
+    batches += tail.take_batches(3.0, force=True)
+    assert tail.next_deadline(3.0) == 4.0  # looked at again now and then
+    _write(tmp_path / "a.log.1", "late\n")
+    tail.check(None, now=30.0)
+    batches += _drain(tail, now=30.0)
+    assert not tail.finish_if_due(31.0)  # it grew at 30: the rotate wait starts again
+    assert tail.finish_if_due(33.0) and not tail.done
+    assert tail.finish_if_due(90.0) and tail.done  # quiet for linger_renamed_s
+    batches += tail.take_batches(90.0, force=True)
+    assert [x for b in batches for x in b.lines] == [b"one", b"late"]
     for b in batches:
         tail.ack(b.id)
     assert tail.closable
