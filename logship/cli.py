@@ -22,6 +22,7 @@ examples:
   logship report --since 1h --format html -o report.html
   logship mine messages.txt --templates
   logship check-config --config /etc/logship/logship.toml
+  logship dead-letters list           # batches the workers could not store; replay --all
 
 exit codes: 0 done, 1 failed, 2 usage or configuration error
 """
@@ -104,6 +105,10 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "report": (_delegate("analysis.report", "report_main"), "statistics report"),
     "retention": (_delegate("logship.retention", "retention_main"), "drop old partitions"),
     "status": (_delegate("logship.status", "status_main"), "the pipeline at a glance"),
+    "dead-letters": (
+        _delegate("workers.dead_letters", "dead_letters_main"),
+        "list, show and replay batches that could not be stored",
+    ),
 }
 
 
