@@ -10,7 +10,9 @@ file grows, a fresh `identify` gives a different fingerprint. `same_file(old, fh
 whether an open file is still the file of `old` (same device and inode, and the first
 `old.head_bytes` bytes still hash to `old.fingerprint`). The tailing agent keeps a file's
 first identity as its key (and wire id) and stores the lengthened fingerprint in the entry
-(`fp`, `head_bytes`). A one-shot `send` identifies each file once, when it starts.
+(`fp`, `head_bytes`). A one-shot `send` identifies each file when it starts and records
+`head_bytes` in its checkpoint entry, so that a re-run finds a short file that has grown
+since (`grown_from`) and continues it under its first identity instead of sending it again.
 """
 
 from __future__ import annotations
@@ -83,3 +85,15 @@ def parse_key(key: str) -> tuple[int, int, str]:
     if len(fp) != FINGERPRINT_HEX or any(c not in "0123456789abcdef" for c in fp):
         raise ValueError(f"bad fingerprint in file identity {key!r}")
     return int(dev), int(inode), fp
+
+
+def grown_from(key: str, head_bytes: int, fh: BinaryIO) -> bool:
+    """Whether `fh` is the short file once identified as `key` over `head_bytes` bytes, since
+    grown (same device and inode; its first `head_bytes` bytes hash as they did)."""
+    try:
+        dev, inode, fp = parse_key(key)
+    except ValueError:
+        return False
+    if not 0 <= head_bytes < FINGERPRINT_BYTES:
+        return False
+    return same_file(FileIdentity(dev, inode, fp, head_bytes), fh)

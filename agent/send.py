@@ -35,7 +35,7 @@ from agent.errors import (
     CollectorUnreachable,
     SourceError,
 )
-from agent.identity import identify
+from agent.identity import FileIdentity, grown_from, identify
 from agent.progress import Progress
 from agent.reader import LineReader
 from logship.errors import ConfigError, ProtocolError
@@ -178,6 +178,7 @@ async def send_files(
             ) from None
         work: list[_Source] = []
         seen: set[str] = set()
+        head_bytes: dict[str, int] = {}  # bytes each identity's fingerprint covers
         for src in sources:
             ident = identify(src.fh)
             res = src.result
@@ -188,6 +189,13 @@ async def send_files(
                 res.start_offset = res.committed_offset = store.get(ident.key)
                 continue
             seen.add(ident.key)
+            if ident.key not in store:
+                first = _first_identity(store, ident, src.fh)
+                if first is not None:  # a short file sent before, grown since: continue it
+                    ident = first
+                    res.file_id = ident.key
+                    seen.add(ident.key)
+            head_bytes[ident.key] = ident.head_bytes
             start = store.get(ident.key)
             if start > res.size:
                 log.warning(
@@ -225,7 +233,9 @@ async def send_files(
             if committed is not None:
                 res.committed_offset = committed
                 assert store is not None
-                store.set(batch.file_id, src.wire_path, committed)
+                store.set(
+                    batch.file_id, src.wire_path, committed, head_bytes=head_bytes[batch.file_id]
+                )
                 if interval == 0:
                     store.save()
             if progress is not None:
@@ -310,6 +320,18 @@ async def _save_periodically(store: CheckpointStore, interval_s: float) -> None:
             store.save_if_due(interval_s)
         except OSError as exc:
             log.error("Could not write the checkpoint in %s: %s", store.state_dir, exc)
+
+
+def _first_identity(
+    store: CheckpointStore, ident: FileIdentity, fh: BinaryIO
+) -> FileIdentity | None:
+    """The identity a short file had when it was last sent, if it has grown since."""
+    prefix = f"{ident.dev}:{ident.inode}:"
+    for key, entry in store.items():
+        short = entry.get("head_bytes")
+        if key.startswith(prefix) and isinstance(short, int) and grown_from(key, short, fh):
+            return FileIdentity(ident.dev, ident.inode, key[len(prefix) :], short)
+    return None
 
 
 def _explain(exc: BaseException, config: AgentConfig, summary: SendSummary) -> str:

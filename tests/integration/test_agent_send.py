@@ -295,3 +295,23 @@ def test_appended_lines_are_sent_on_the_next_run(tmp_path: Path) -> None:
         summary = asyncio.run(send_files([path], cfg))
     assert summary.lines == 2 and fc.received[-1].offset == len(b"".join(x + b"\n" for x in lines))
     assert fc.lines_acked() == [*lines, b"appended 1", b"appended 2"]
+
+
+def test_short_file_that_grew_is_continued_not_sent_again(tmp_path: Path) -> None:
+    """A file under 1 KiB (its identity covers only what it had) that grows past 1 KiB is
+    continued on the next run under its first identity: only the new lines are sent."""
+    path = tmp_path / "short.log"
+    lines = _write_lines(path, 3)
+    assert path.stat().st_size < 1024
+    with FakeCollector() as fc:
+        cfg = _config(tmp_path, fc.address)
+        first = asyncio.run(send_files([path], cfg))
+        more = [f"more {i} 2026-11-29T12:00:01 INFO later".encode() for i in range(100)]
+        with path.open("ab") as fh:
+            fh.write(b"".join(line + b"\n" for line in more))
+        assert path.stat().st_size > 1024
+        second = asyncio.run(send_files([path], cfg))
+        third = asyncio.run(send_files([path], cfg))
+    assert second.lines == 100 and second.files[0].file_id == first.files[0].file_id
+    assert third.files[0].status == "already sent"
+    assert fc.lines_acked() == [*lines, *more]
