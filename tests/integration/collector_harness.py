@@ -41,8 +41,10 @@ class CollectorProcess:
         queue: str,
         *args: str,
         env: dict[str, str] | None = None,
+        storage_bytes: int | None = None,
     ) -> None:
         self.workdir = workdir
+        self.storage_bytes = storage_bytes  # storage_path on a tmpfs this small: a full disk
         self.storage = workdir / "received"
         self.log_path = workdir / "collector.log"
         self.metrics_port = free_port()
@@ -68,6 +70,15 @@ class CollectorProcess:
             str(self.metrics_port),
             *args,
         ]
+        if storage_bytes is not None:
+            # A real full disk: storage_path is a tmpfs of `storage_bytes`, mounted in a mount
+            # namespace of the collector's own (unshare; as root, or in a user namespace).
+            self.storage.mkdir(parents=True, exist_ok=True)
+            userns = [] if os.geteuid() == 0 else ["--map-root-user"]
+            mount = f'mount -t tmpfs -o size={storage_bytes} tmpfs "$0" && exec "$@"'
+            self.argv = [
+                "unshare", "--mount", *userns, "sh", "-c", mount, str(self.storage), *self.argv
+            ]  # fmt: skip
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -76,7 +87,11 @@ class CollectorProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            self.argv, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.argv,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

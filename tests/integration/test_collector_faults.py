@@ -1,5 +1,5 @@
-"""The collector under faults: broker down, a pool process killed, SIGTERM, a saturated pool.
-Never an ACK for a batch that is not in the broker."""
+"""The collector under faults: broker down, a pool process killed, SIGTERM, a saturated pool,
+a disk that refuses writes. Never an ACK for a batch that is not in the broker."""
 
 from __future__ import annotations
 
@@ -262,3 +262,32 @@ def test_silent_connection_is_closed_after_the_hello_timeout(
             agent.expect_closed()
     finally:
         assert proc.stop() == 0, proc.log()
+
+
+def test_archive_on_a_full_disk_is_counted_and_batches_still_flow(
+    tmp_path: Path, broker_url: str, broker_dir: Path
+) -> None:
+    """storage_path is full (a 64 KiB tmpfs): every batch is still published and ACKed, each
+    archive write the disk refuses is counted and logged, and the collector keeps serving."""
+    queue = f"logship-test-{uuid.uuid4().hex[:10]}"
+    proc = CollectorProcess(tmp_path, broker_url, broker_dir, queue, storage_bytes=64 * 1024)
+    proc.start()
+    try:
+        sent = []
+        with Agent(proc.port) as agent:
+            agent.hello()
+            for i in range(3):
+                bid = batch_id(i, "full")
+                lines = [b"%d " % i + b"x" * 1000 for _ in range(40)]  # ~40 KB per batch
+                agent.send(wire.batch(bid, "/var/log/big.log", "1:1:ab", i * 40_200, lines))
+                assert agent.expect(MsgType.ACK) == {"ids": [bid]}
+                sent.append(bid)
+        records = consume(broker_url, broker_dir, queue, 3)
+        assert sorted(r["id"] for r in records) == sorted(sent)
+        assert proc.metric("logship_collector_archive_errors_total") == 2
+        assert proc.log().count("No space left on device") == 2
+        with Agent(proc.port) as agent:  # still serving
+            agent.hello()
+    finally:
+        assert proc.stop() == 0, proc.log()
+        delete_queue(broker_url, broker_dir, queue)
