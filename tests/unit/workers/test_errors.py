@@ -25,6 +25,8 @@ def pg(cls: type[asyncpg.PostgresError], message: str = "boom") -> asyncpg.Postg
         pg(asyncpg.exceptions.ConnectionDoesNotExistError),
         pg(asyncpg.exceptions.AdminShutdownError),
         pg(asyncpg.exceptions.TooManyConnectionsError),
+        pg(asyncpg.exceptions.DiskFullError, "could not extend file: No space left on device"),
+        pg(asyncpg.exceptions.OutOfMemoryError),
         pg(asyncpg.exceptions.SerializationError),
         pg(asyncpg.exceptions.DeadlockDetectedError),
         pg(asyncpg.exceptions.QueryCanceledError, "canceling statement due to statement timeout"),
@@ -32,7 +34,8 @@ def pg(cls: type[asyncpg.PostgresError], message: str = "boom") -> asyncpg.Postg
     ],
 )
 def test_transient_errors_are_retriable(exc: BaseException) -> None:
-    """Connection errors, timeouts, server shutdown/startup, serialization and deadlocks retry."""
+    """Connection errors, timeouts, server shutdown/startup, a full disk or memory on the
+    server, serialization failures and deadlocks retry (the batch waits in the broker)."""
     assert is_retriable(exc)
     assert not is_data_error(exc)
 
