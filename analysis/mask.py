@@ -49,7 +49,45 @@ _PATTERNS: list[str] = [
     # Numbers with an optional sign, decimals, exponent and unit-free.
     r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])",
 ]
-_VARIABLES = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+# The same alternatives rewritten for speed, exactly equivalent (a unit test compares both on
+# LogHub and generated text). Python's `re` tries every alternative at every position; it skips
+# an alternative at once when it starts with a literal or a character class, so each starts
+# with its first character and checks the word boundary or lookbehind after it. `_START` rules
+# out positions inside a word, where no pattern above can begin (`\b` before a word character,
+# or a lookbehind excluding `\w`); only an e-mail address may start at `.`, `+` or `-` there.
+# Given `_START`, `\b` before a word character always holds and is left out.
+_START = r"(?:(?<!\w)|(?=[.+\-]))"
+_DAY_FAST = r"[FMSTW](?:(?<=M)on|(?<=T)ue|(?<=W)ed|(?<=T)hu|(?<=F)ri|(?<=S)at|(?<=S)un)[a-z]*"
+_MONTH_FAST = (
+    r"[ADFJMNOS](?:(?<=J)an|(?<=F)eb|(?<=M)ar|(?<=A)pr|(?<=M)ay|(?<=J)un|(?<=J)ul|(?<=A)ug"
+    r"|(?<=S)ep|(?<=O)ct|(?<=N)ov|(?<=D)ec)[a-z]*"
+)
+_TIME_FAST = r"\d\d?:\d{2}(?::\d{2}(?:[.,]\d+)?)?"  # _TIME with its first digit first
+_HEX = "[0-9a-fA-F]"
+_FAST_PATTERNS: list[str] = [
+    r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\"'<>]+",
+    r"[\w.+\-](?<![^\w][.+\-])(?<!^[.+\-])[\w.+\-]*@[\w\-]+(?:\.[\w\-]+)+\b",
+    _HEX + _HEX + r"{7}-" + _HEX + r"{4}-" + _HEX + r"{4}-" + _HEX + r"{4}-" + _HEX + r"{12}\b",
+    _HEX + _HEX + r"(?::[0-9a-fA-F]{2}){5}\b",
+    r"[0-9a-fA-F:](?<![\w:.].)(?:(?<=\d)|(?=[0-9a-fA-F:]*\d))(?:(?<=:)|(?<!:)[0-9a-fA-F]{0,3}:)"
+    r"(?:[0-9a-fA-F]{0,4}:){1,6}[0-9a-fA-F]{0,4}(?![\w:])",
+    r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?::\d{1,5})?\b",
+    r"\d\d{3}-\d{2}-\d{2}(?:[T ]" + _TIME + r")?" + _TZ,
+    _DAY_FAST + r",?\s+" + _MONTH + r"\s+\d{1,2},?\s+" + _TIME + r"(?:\s+\d{4})?" + _TZ,
+    _MONTH_FAST + r"\s+\d{1,2},?\s+(?:\d{4}\s+)?" + _TIME + _TZ,
+    r"\d\d?/" + _MONTH + r"/\d{4}(?::" + _TIME + r")?(?:\s[+-]\d{4})?",
+    r"\d\d{0,3}[/.]\d{1,2}[/.]\d{1,4}\b(?:\s" + _TIME + ")?",
+    _TIME_FAST + r"\b",
+    r"0[xX][0-9a-fA-F]+\b",
+    _HEX + r"(?:(?<=\d)|(?=[0-9a-fA-F]*\d))[0-9a-fA-F]{7,}\b",
+    r"[A-Za-z./](?<![\w/.].)(?:(?<=[A-Za-z]):\\|(?<=\.)\.?/|(?<=/))"
+    r"[\w.\-~+@$%]+(?:[/\\][\w.\-~+@$%]*)+",
+    r"/(?<![\w/.]/)[\w.\-~+@$%]*\d[\w.\-~+@$%]*",
+    r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?:\s?(?:[KMGTPE]i?B|B|bytes?)|[KMGTPE])\b",
+    r"[-+](?<![\w.][-+])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])",
+    r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])",
+]
+_VARIABLES = re.compile(_START + "(?:" + "|".join(_FAST_PATTERNS) + ")")
 # Pieces of a token: runs of word-ish characters between punctuation.
 _PIECE = re.compile(r"(?:[^\s=:,;()\[\]{}<>\"'|.]|\.(?!\.))+")
 # An empty value: `()`, `[]`, `""`, or `key=` at the end of a token.

@@ -46,6 +46,8 @@ def safe_str(s: str) -> str:
     """No NUL (PostgreSQL refuses it) and no lone surrogates (not encodable as UTF-8)."""
     if "\x00" in s:
         s = s.replace("\x00", "")
+    if s.isascii():
+        return s  # no surrogates possible; constant time in CPython
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:

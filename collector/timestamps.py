@@ -15,8 +15,9 @@ year before).
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 MONTHS = {
     m: i
@@ -67,6 +68,7 @@ _LETTERS = frozenset("ADFJMNOSTW")  # first letters of day and month names
 _NUMERIC = re.compile(r"\d{9,}(?:\.\d+)?")
 
 
+@functools.lru_cache(maxsize=256)  # few distinct offsets; timezone objects are immutable
 def _offset(tz: str | None) -> timezone:
     if not tz or tz == "Z":
         return UTC
@@ -77,6 +79,7 @@ def _offset(tz: str | None) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+@functools.lru_cache(maxsize=1024)  # pure; lines of one batch share received_at
 def infer_year(month: int, day: int, received_at: float) -> int:
     """The year of a month/day without a year, relative to the receive time."""
     year = datetime.fromtimestamp(received_at, UTC).year
@@ -121,13 +124,37 @@ def _to_epoch(kind: str, g: dict[str, str | None], received_at: float) -> float 
         hour = hour % 12 + (12 if g["ampm"] == "PM" else 0)
     frac = g.get("frac")
     micro = int((frac + "000000")[:6]) if frac else 0
+    # What `datetime(..., tzinfo=_offset(tz)).timestamp()` returns (the same integer of
+    # microseconds, divided once), without building a datetime for every line.
+    days = _days_since_epoch(year, month, day)
+    offset = _offset_s(g.get("tz"))
+    if days is None or offset is None or not (hour < 24 and minute < 60 and second < 60):
+        return None  # datetime() would refuse it
+    return ((days * 86400 + hour * 3600 + minute * 60 + second - offset) * 1_000_000 + micro) / (
+        1_000_000
+    )
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@functools.lru_cache(maxsize=4096)
+def _days_since_epoch(year: int, month: int, day: int) -> int | None:
+    """Days from 1970-01-01 to a calendar date; None when there is no such date."""
     try:
-        moment = datetime(
-            year, month, day, hour, minute, second, micro, tzinfo=_offset(g.get("tz"))
-        )
+        return date(year, month, day).toordinal() - _EPOCH_ORDINAL
     except ValueError:
         return None
-    return moment.timestamp()
+
+
+@functools.lru_cache(maxsize=256)
+def _offset_s(tz: str | None) -> int | None:
+    """A zone suffix as seconds east of UTC; None when `timezone()` would refuse it."""
+    try:
+        delta = _offset(tz).utcoffset(None)
+    except ValueError:
+        return None
+    return delta.days * 86400 + delta.seconds
 
 
 def leading_timestamp(text: str, received_at: float) -> tuple[float, int, str] | None:

@@ -109,17 +109,19 @@ class CleanBatch:
         try:
             if msg.get("v") != RECORD_VERSION:
                 raise RecordError(f"record version {msg.get('v')!r} not supported")
+            # Positional (offset, line_count, message, format, ts, host, level, fields,
+            # template_id): the hot loop of every worker.
             events = [
                 Event(
-                    offset=int(e[0]),
-                    line_count=int(e[1]),
-                    message=str(e[2]),
-                    format=str(e[3]),
-                    ts=None if e[4] is None else float(e[4]),
-                    host=e[5],
-                    level=e[6],
-                    fields=e[7],
-                    template_id=e[8] if len(e) > 8 else None,
+                    int(e[0]),
+                    int(e[1]),
+                    str(e[2]),
+                    str(e[3]),
+                    None if e[4] is None else float(e[4]),
+                    e[5],
+                    e[6],
+                    e[7],
+                    e[8] if len(e) > 8 else None,
                 )
                 for e in msg["events"]
             ]

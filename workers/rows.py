@@ -107,6 +107,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# One encoder for every row: `json.dumps` with options builds a new JSONEncoder per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+
+
 def fields_json(
     batch_fields: dict[str, Any] | None, event_fields: dict[str, Any] | None
 ) -> str | None:
@@ -120,14 +124,9 @@ def fields_json(
     if not isinstance(merged, dict):
         raise RecordError(f"fields must be a map, got {type(merged).__name__}")
     try:
-        text = json.dumps(merged, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        text = _dumps(merged)
         if "\\u0000" in text:
-            text = json.dumps(
-                _clean_json(merged),
-                ensure_ascii=False,
-                separators=(",", ":"),
-                default=_json_default,
-            )
+            text = _dumps(_clean_json(merged))
     except (TypeError, ValueError) as exc:
         raise RecordError(f"fields cannot be stored as JSON: {exc}") from None
     return text
@@ -136,6 +135,8 @@ def fields_json(
 def _level(value: Any) -> str | None:
     if value is None:
         return None
+    if value.__class__ is str and value in _LEVELS:
+        return value  # the usual case: already a stored level
     level = str(value).lower()
     return level if level in _LEVELS else None
 
