@@ -1,11 +1,11 @@
 """The connection to the collector: the agent's network I/O shell. asyncio, one event loop.
 
-Design (asyncio, not threads): one task owns the connection. It connects (TLS optional),
-exchanges HELLO (with the token), then runs a writer and a reader side by side. Callers hand
-batches to `send(batch)`, which waits while the window of unacknowledged batches is full (so a
-caller that reads files stops reading: the files are the buffer and memory stays bounded at
-`window` batches). The reader matches ACKs to batches and calls `on_ack(batch)` once per
-batch, in the order ACKs arrive (the caller's `AckTracker` makes checkpoints contiguous).
+Design (asyncio, not threads): one task owns the connection. It connects (TLS optional) and
+exchanges HELLO with the token (`agent.connect`), then runs a writer and a reader side by side.
+Callers hand batches to `send(batch)`, which waits while the window of unacknowledged batches is
+full (so a caller that reads files stops reading: the files are the buffer and memory stays
+bounded at `window` batches). The reader matches ACKs to batches and calls `on_ack(batch)` once
+per batch, in the order ACKs arrive (the caller's `AckTracker` makes checkpoints contiguous).
 
 Connection problems (see `agent.errors.is_retriable`) close the connection; the task
 reconnects with tenacity (exponential backoff with jitter) and re-sends **every** batch not
@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from tenacity import (
 
 from agent.batcher import Batch
 from agent.config import AgentConfig
+from agent.connect import handshake, make_ssl_context, open_connection
 from agent.errors import (
     AckTimeout,
     AgentError,
@@ -52,10 +52,11 @@ from agent.errors import (
     CollectorUnreachable,
     ConnectionClosed,
     collector_error,
+    describe,
     is_retriable,
 )
 from logship import wire
-from logship.errors import ConfigError, ProtocolError
+from logship.errors import ProtocolError
 from logship.wire import ErrorCode, FrameDecoder, MsgType
 
 log = logging.getLogger("logship.agent.client")
@@ -82,27 +83,6 @@ class _InFlight:
     frame: bytes
     sends: int = 0
     session: int = -1  # the session that last wrote it
-
-
-def make_ssl_context(config: AgentConfig) -> ssl.SSLContext | None:
-    """The client TLS context for `config`, or None without TLS. Raises ConfigError."""
-    if not config.use_tls:
-        return None
-    try:
-        ctx = ssl.create_default_context(
-            cafile=str(config.tls_ca_file) if config.tls_ca_file else None
-        )
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"key 'tls_ca_file': cannot load {config.tls_ca_file}: {exc}") from None
-    if config.tls_cert_file is not None:
-        try:
-            ctx.load_cert_chain(str(config.tls_cert_file), str(config.tls_key_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(
-                f"keys 'tls_cert_file'/'tls_key_file': cannot load "
-                f"{config.tls_cert_file} / {config.tls_key_file}: {exc}"
-            ) from None
-    return ctx
 
 
 class Client:
@@ -239,7 +219,7 @@ class Client:
             "retrying in %.1f s (attempt %d%s).",
             self.address,
             what,
-            _describe(exc),
+            describe(exc),
             len(self._pending),
             delay,
             state.attempt_number + 1,
@@ -261,14 +241,7 @@ class Client:
         tasks: list[asyncio.Task[None]] = []
         try:
             reader, conn = await asyncio.wait_for(
-                asyncio.open_connection(
-                    self.host,
-                    self.port,
-                    ssl=self.ssl_context,
-                    server_hostname=(self.config.tls_server_name or self.host)
-                    if self.ssl_context
-                    else None,
-                ),
+                open_connection(self.host, self.port, self.ssl_context, self.config),
                 self.config.connect_timeout_s,
             )
             writer = conn
@@ -310,7 +283,7 @@ class Client:
                     "Lost the connection to collector %s (%s); reconnecting, %d un-ACKed "
                     "batches will be re-sent.",
                     self.address,
-                    _describe(exc),
+                    describe(exc),
                     len(self._pending),
                 )
                 return
@@ -327,36 +300,17 @@ class Client:
     async def _handshake(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, decoder: FrameDecoder
     ) -> list[tuple[MsgType, bytes]]:
-        writer.write(wire.hello(self.agent, self.hostname, self.config.token))
-        await writer.drain()
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                raise ConnectionClosed("collector closed the connection during HELLO")
-            frames = decoder.feed(data)
-            if not frames:
-                continue
-            kind, payload = frames[0]
-            msg = wire.decode(kind, payload)
-            if kind is MsgType.ERROR:
-                raise collector_error(msg.body["code"], msg.body["message"], msg.body.get("ids"))
-            if kind is not MsgType.HELLO:
-                raise ProtocolError(ErrorCode.UNEXPECTED, f"expected HELLO, got {kind.name}")
-            if msg.body["version"] != wire.VERSION:
-                raise ProtocolError(
-                    ErrorCode.BAD_VERSION,
-                    f"collector speaks protocol version {msg.body['version']}",
-                )
-            self.server = msg.body
-            server_window = int(msg.body.get("window") or 0)
-            self.window = (
-                min(self.config.window_batches, server_window)
-                if server_window > 0
-                else self.config.window_batches
-            )
-            async with self._changed:
-                self._changed.notify_all()
-            return frames[1:]
+        hello = wire.hello(self.agent, self.hostname, self.config.token)
+        self.server, leftover = await handshake(reader, writer, decoder, hello)
+        server_window = int(self.server.get("window") or 0)
+        self.window = (
+            min(self.config.window_batches, server_window)
+            if server_window > 0
+            else self.config.window_batches
+        )
+        async with self._changed:
+            self._changed.notify_all()
+        return leftover
 
     async def _write_loop(self, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -444,14 +398,3 @@ class Client:
             pass
         else:
             raise ProtocolError(ErrorCode.UNEXPECTED, f"collector sent {kind.name}")
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, TimeoutError) and not str(exc):
-        return "timed out"
-    text = str(exc) or type(exc).__name__
-    return text

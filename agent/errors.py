@@ -4,7 +4,8 @@ Retried (the collector may be back soon): connection refused/reset/aborted, time
 that closed the connection, DNS failures, and ERROR frames UNAVAILABLE, SHUTTING_DOWN and
 INTERNAL. Not retried: AUTH_FAILED (a wrong token stays wrong), protocol bugs (BAD_MAGIC,
 BAD_VERSION, FRAME_TOO_LARGE, BAD_MSGPACK, BAD_MESSAGE, UNEXPECTED), TLS certificate errors,
-configuration mistakes and unreadable files.
+configuration mistakes and unreadable files. `describe(exc)` is how an error reads in a log
+line.
 """
 
 from __future__ import annotations
@@ -88,3 +89,15 @@ def is_retriable(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and not isinstance(
         exc, (FileNotFoundError, PermissionError, IsADirectoryError)
     )
+
+
+def describe(exc: BaseException | None) -> str:
+    """A short text for an error in a log line ("connection refused", "timed out", ...)."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return text

@@ -13,6 +13,8 @@ first identity as its key (and wire id) and stores the lengthened fingerprint in
 (`fp`, `head_bytes`). A one-shot `send` identifies each file when it starts and records
 `head_bytes` in its checkpoint entry, so that a re-run finds a short file that has grown
 since (`grown_from`) and continues it under its first identity instead of sending it again.
+The tailing agent, which holds bare file descriptors, uses `fingerprint_fd` and
+`identity_string`.
 """
 
 from __future__ import annotations
@@ -77,6 +79,17 @@ def same_file(old: FileIdentity, fh: BinaryIO) -> bool:
         return False
     head = _read_head(fh, old.head_bytes)
     return len(head) == old.head_bytes and fingerprint(head) == old.fingerprint
+
+
+def fingerprint_fd(fd: int, length: int = FINGERPRINT_BYTES) -> tuple[str, int]:
+    """(the fingerprint of an open file's first `length` bytes, how many bytes it covers)."""
+    head = os.pread(fd, length, 0)
+    return fingerprint(head), len(head)
+
+
+def identity_string(dev: int, ino: int, fp: str) -> str:
+    """The protocol's file identity `"<dev>:<inode>:<fingerprint>"`."""
+    return f"{dev}:{ino}:{fp}"
 
 
 def parse_key(key: str) -> tuple[int, int, str]:

@@ -5,15 +5,22 @@ Every metric name is defined here. Counters end in `_total`. The agent must not 
 `render()` writes the exposition format itself and `serve()` uses `http.server` on a local
 port (`metrics_port`, 0 = off, the default). `/metrics` gives the metrics, `/health` "ok".
 
-The run loop owns the values: it adds to counters and replaces the per-file lag table with a
-fresh dict (one assignment), so the HTTP thread never sees a table being changed.
+The run loop owns the values: once a second `publish` sets them from its tails, its shipped
+totals and its client, and replaces the per-file lag table with a fresh dict (one
+assignment), so the HTTP thread never sees a table being changed.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.client import Client
+    from agent.tail import Counters, Tail
 
 # name -> (type, help)
 COUNTERS = {
@@ -60,6 +67,40 @@ class Metrics:
         for path, lag in sorted(self.lag.items()):
             out.append(f'{name}{{path="{_label(path)}"}} {lag}')
         return "\n".join(out) + "\n"
+
+
+def publish(
+    metrics: Metrics,
+    tails: Sequence[Tail],
+    retired: Counters,
+    client: Client | None,
+    *,
+    lines_shipped: int,
+    bytes_shipped: int,
+    batches_shipped: int,
+) -> None:
+    """Set the metrics of `run`: the open `tails` plus the `retired` counters of closed ones."""
+    m = metrics
+    r = retired
+    c = m.counters
+    c["logship_agent_lines_read_total"] = r.lines_read + sum(t.counters.lines_read for t in tails)
+    c["logship_agent_bytes_read_total"] = r.bytes_read + sum(t.counters.bytes_read for t in tails)
+    c["logship_agent_rotations_total"] = r.rotations + sum(t.counters.rotations for t in tails)
+    c["logship_agent_truncations_total"] = r.truncations + sum(
+        t.counters.truncations for t in tails
+    )
+    c["logship_agent_truncated_bytes_lost_total"] = r.bytes_lost + sum(
+        t.counters.bytes_lost for t in tails
+    )
+    c["logship_agent_lines_shipped_total"] = lines_shipped
+    c["logship_agent_bytes_shipped_total"] = bytes_shipped
+    c["logship_agent_batches_shipped_total"] = batches_shipped
+    if client is not None:
+        c["logship_agent_reconnects_total"] = client.stats.reconnects
+        m.set("logship_agent_batches_in_flight", client.in_flight)
+        m.set("logship_agent_connected", 1 if client.connected else 0)
+    m.set("logship_agent_files_open", len(tails))
+    m.lag = {t.path: t.lag_bytes() for t in tails}
 
 
 def _num(value: float) -> str:

@@ -1,7 +1,7 @@
 """Which files `run` tails, and from where: reconciling the checkpoint with the files.
 
-A mixin of `agent.run.Runner` (it shares the runner's tables): start-up reconciliation and
-rescans. A file is resumed only when device, inode **and** first bytes match its checkpoint
+A mixin of `agent.runner.Runner` (it shares the runner's tables): start-up reconciliation
+and rescans; copies that appear while the agent runs are `agent.copies`. A file is resumed only when device, inode **and** first bytes match its checkpoint
 entry, so a recycled inode never inherits an old offset. A checkpointed file no longer found
 by the globs is looked for in its old folder: by inode (renamed while the agent was stopped)
 and, for an entry whose inode now holds other content, by its first bytes (the rotated copy of
@@ -18,10 +18,13 @@ import time
 from typing import TYPE_CHECKING
 
 from agent.checkpoint import CheckpointStore
+from agent.copies import line_aligned_end
 from agent.discovery import Matcher, Watcher, is_compressed, merged_roots, scan
+from agent.identity import FINGERPRINT_BYTES
 from agent.inputs import InputConfig, RunConfig
 from agent.multiline import Joiner, make_rule
-from agent.tail import FINGERPRINT_BYTES, Before, Counters, Limits, Resume, Tail, fingerprint
+from agent.resume import Resume
+from agent.tail import Counters, Limits, Tail
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,26 +39,6 @@ def stat_or_none(path: str) -> os.stat_result | None:
         return os.stat(path)
     except OSError:
         return None
-
-
-def line_aligned_end(fd: int, size: int) -> int:
-    """Offset just after the last newline before `size` (0 when none in the last 64 KiB)."""
-    start = max(0, size - 65536)
-    tail = os.pread(fd, size - start, start)
-    idx = tail.rfind(b"\n")
-    return start + idx + 1 if idx >= 0 else (0 if start == 0 else size)
-
-
-def same_bytes(copy: Tail, original: Tail, sample: int = 4096) -> bool:
-    """Whether `copy` looks like a byte copy of the start of `original`: the bytes before the
-    copy's end are the same in both (two files with the same header are told apart)."""
-    if copy.fd is None or original.fd is None:
-        return False
-    size = os.fstat(copy.fd).st_size
-    if os.fstat(original.fd).st_size < size:
-        return False
-    start = max(0, size - sample)
-    return os.pread(copy.fd, size - start, start) == os.pread(original.fd, size - start, start)
 
 
 class Reconciler:
@@ -73,22 +56,19 @@ class Reconciler:
     inputs: list[InputConfig]
     matchers: list[Matcher]
     limits: Limits
-    copies: dict[Tail, Tail]
     _reported: set[str]
     _touched: dict[str, float]
     _next_rescan: float
 
-    def _record(self, tail: Tail) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # from `agent.shipping.Shipping` and `agent.runner.Runner`
 
-    def _record_all(self) -> None:
-        raise NotImplementedError
+        def _record(self, tail: Tail) -> None: ...
 
-    def _save(self) -> None:
-        raise NotImplementedError
+        def _record_all(self) -> None: ...
 
-    def _drop(self, tail: Tail) -> None:
-        raise NotImplementedError
+        def _save(self) -> None: ...
+
+        def _drop(self, tail: Tail) -> None: ...
 
     def _reconcile(self, startup: bool) -> None:
         """Open every matching file, resuming known ones; finish rotated ones found elsewhere."""
@@ -281,7 +261,7 @@ class Reconciler:
             self._record(tail)
         elif resume is None and not startup and not finishing:
             # A file that appears while running may be the copy copytruncate is writing: it
-            # is not read before it is long enough to tell (or quiet), see `Runner._held`.
+            # is not read before it is long enough to tell (or quiet), see `Copies._held`.
             tail.hold_until = self.clock() + self.cfg.rotate_wait_s
         self.tails[key] = tail
         self.input_of[tail] = idx
@@ -378,112 +358,6 @@ class Reconciler:
                         entry.path,
                         tail.read_offset,
                     )
-
-    def _copy_match(self, tail: Tail) -> Tail | None:
-        """The open file whose first (full-length) fingerprint this new file starts with."""
-        assert tail.fd is not None
-        fp, n = fingerprint(tail.fd)
-        if n < FINGERPRINT_BYTES:
-            return None
-        for other in self.tails.values():
-            if other is tail or other.finishing:
-                continue
-            if other.fp != fp or other.fp_len != FINGERPRINT_BYTES:
-                continue
-            if same_bytes(tail, other):
-                return other
-            if not other.same_content():  # truncated already (copytruncate), not yet seen
-                self.dirty[other] = None
-                return other
-        return None
-
-    def _finish_copy(self, original: Tail) -> None:
-        """`original` was truncated: finish its copy (copytruncate) from where it stopped.
-
-        The copy continues the original's identity from its acknowledged offset, re-reading the
-        batches in flight with the same bounds (same ids: stored once), so nothing is lost even
-        if the agent crashes now. Lines the copy does not have stay with the original.
-        """
-        before = original.before
-        if before is None or before.file_id is None or before.fp is None:
-            return
-        if before.fp_len < FINGERPRINT_BYTES:
-            return
-        copy = next((c for c, o in self.copies.items() if o is original), None)
-        if copy is None:  # a new file not yet compared with the open ones: maybe the copy
-            copy = next(
-                (
-                    t
-                    for t in self.tails.values()
-                    if t.hold_until is not None
-                    and t.fd is not None
-                    and fingerprint(t.fd, before.fp_len) == (before.fp, before.fp_len)
-                ),
-                None,
-            )
-        if copy is not None:
-            self.copies.pop(copy, None)
-            copy.hold_until = None
-            assert copy.fd is not None
-            size = os.fstat(copy.fd).st_size
-            if size >= before.read_offset:
-                original.drop_orphans()
-                copy.seek(before.committed, before.file_id, before.ends)
-            else:
-                copy.seek(min(before.read_offset, size), before.file_id)
-            copy.finishing = True
-            if self.by_path.get(copy.path) is copy:
-                del self.by_path[copy.path]
-            self.dirty[copy] = None
-        else:
-            copy = self._open_copy(original, before)
-        if copy is not None:
-            original.counters.bytes_lost -= before.lost
-            log.warning(
-                "%s was copied to %s and truncated (copytruncate): reading the copy from "
-                "byte %d, then the file again from the start.",
-                original.path,
-                copy.path,
-                copy.read_offset,
-            )
-
-    def _open_copy(self, original: Tail, before: Before) -> Tail | None:
-        """Look for a copy of `original`'s old content in its folder (a name the globs may
-        not match) and open it, finishing, where the original stopped."""
-        assert before.file_id is not None and before.fp is not None
-        try:
-            entries = list(os.scandir(os.path.dirname(original.path)))
-        except OSError:
-            return None
-        for entry in entries:
-            if is_compressed(entry.path):
-                continue
-            try:
-                st = entry.stat()
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) in self.tails or not stat.S_ISREG(st.st_mode):
-                continue
-            if st.st_size < before.fp_len:
-                continue
-            whole = st.st_size >= before.read_offset
-            r = Resume(
-                file_id=before.file_id,
-                dev=st.st_dev,
-                ino=st.st_ino,
-                fp=before.fp,
-                fp_len=before.fp_len,
-                offset=before.committed if whole else min(before.read_offset, st.st_size),
-                replay=list(before.ends) if whole else [],
-                path=original.path,
-            )
-            idx = self.input_of.get(original, 0)
-            tail = self._open(entry.path, idx, startup=False, finishing=True, resume=r)
-            if tail is not None:
-                if whole:
-                    original.drop_orphans()
-                return tail
-        return None
 
     def input_of_path(self, path: str) -> int:
         for i, m in enumerate(self.matchers):

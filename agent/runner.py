@@ -6,19 +6,25 @@ One asyncio loop does everything but watching: watchdog's observer thread only r
 1. handles reported paths (a tailed file changed, a new file or folder appeared), and every
    `rescan_interval_s` rescans the globs and checks every tailed file (inotify's fallback);
 2. reads the files that changed, but only while the collector's window has room: while the
-   collector is down nothing is read, the files are the buffer and memory stays bounded;
+   collector is down nothing is read, the files are the buffer and memory stays bounded
+   (`agent.reading`);
 3. closes batches that are full or old enough (`agent.tail`), records them in the checkpoint
    *before* sending them (so after a crash they are re-sent with the same boundaries, hence
-   the same ids), and hands them to the client (`agent.client`: window, ACKs, reconnects);
+   the same ids), and hands them to the client (`agent.shipping`; `agent.client`: window,
+   ACKs, reconnects);
 4. on each ACK moves that file's committed offset (contiguously) and saves the checkpoint at
-   most every `checkpoint_interval_s`.
+   most every `checkpoint_interval_s`; once a second it publishes the metrics
+   (`agent.metrics`).
 
 At start the checkpoint is reconciled with the files (`agent.reconcile`). A file that appears
 while running and starts like a tailed file is a copy of it: if the original is then truncated
 (copytruncate) the copy is read from where the original stopped, else it is followed from its
-end. SIGTERM: stop reading, wait up to `shutdown_timeout_s` for in-flight ACKs, save the
-checkpoint, exit 0. SIGHUP: reload the configuration; a bad one is refused and the running
-one kept.
+end (`agent.copies`). SIGTERM: stop reading, wait up to `shutdown_timeout_s` for in-flight
+ACKs, save the checkpoint, exit 0. SIGHUP: reload the configuration; a bad one is refused and
+the running one kept.
+
+`Runner` is this module's loop and lifecycle plus the mixins `Reconciler`, `Copies`, `Reading`
+and `Shipping`, which share its tables (declared in `__init__` here).
 """
 
 from __future__ import annotations
@@ -36,12 +42,15 @@ from agent.batcher import Batch
 from agent.checkpoint import CheckpointStore
 from agent.cli import EXIT_FAILED, EXIT_OK
 from agent.client import Client
+from agent.copies import Copies
 from agent.discovery import Matcher, Watcher, is_compressed
 from agent.errors import AuthFailed
 from agent.inputs import InputConfig, RunConfig, input_configs
-from agent.metrics import Metrics, serve
-from agent.reconcile import Reconciler, line_aligned_end, same_bytes, stat_or_none
-from agent.tail import FINGERPRINT_BYTES, Counters, Limits, Tail
+from agent.metrics import Metrics, publish, serve
+from agent.reading import Reading
+from agent.reconcile import Reconciler
+from agent.shipping import Shipping
+from agent.tail import Counters, Limits, Tail
 from logship.errors import ConfigError
 
 log = logging.getLogger("logship.agent.run")
@@ -58,10 +67,9 @@ CONNECTION_KEYS = (
     "window_batches",
     "state_dir",
 )
-CHUNKS_PER_TURN = 16  # most chunks read from one file before the next file gets its turn
 
 
-class Runner(Reconciler):
+class Runner(Reconciler, Copies, Reading, Shipping):
     """The tailing agent. `await run()` returns the exit code."""
 
     def __init__(
@@ -237,212 +245,7 @@ class Runner(Reconciler):
         assert self._wake is not None
         self._wake.set()
 
-    # ------------------------------------------------------------------ reading
-
-    def _capacity(self) -> int:
-        assert self.client is not None
-        return self.client.window - self.client.in_flight - len(self.outbox)
-
-    def _read_dirty(self, now: float) -> None:
-        if not self.dirty:
-            return
-        # Lines read but not yet batched (files waiting for their batch age) count against
-        # memory too: past the limit, nothing more is read until batches go out.
-        held = sum(t.held_bytes for t in self.tails.values())
-        for tail in list(self.dirty):
-            if self._capacity() <= 0 or held >= self.max_held_bytes:
-                return
-            before = tail.held_bytes
-            self._read_one(tail, now)
-            held += tail.held_bytes - before
-
-    def _read_one(self, tail: Tail, now: float) -> None:
-        self.dirty.pop(tail, None)
-        if tail.fd is None or tail.done:
-            return
-        if tail.hold_until is not None and self._held(tail, now):
-            self.timed.add(tail)
-            return
-        self._check(tail, now)
-        if tail.fd is None:
-            return
-        chunks = 0
-        try:
-            while chunks < CHUNKS_PER_TURN and self._capacity() > 0:
-                n = tail.read(now)
-                batches = tail.take_batches(now)
-                for batch in batches:
-                    self.outbox.append((tail, batch))
-                if not n and not batches:
-                    break
-                chunks += 1
-        except OSError as exc:  # an I/O error (NFS, a failing disk): try again at the rescan
-            log.warning("Cannot read %s (%s); will retry at the next rescan.", tail.path, exc)
-            return
-        if not tail.eof:
-            self.dirty[tail] = None  # more to read when there is room
-        elif tail.finishing and tail.finish_if_due(now):
-            for batch in tail.take_batches(now, force=True):
-                self.outbox.append((tail, batch))
-        if tail.next_deadline(now) is not None:
-            self.timed.add(tail)
-
-    def _held(self, tail: Tail, now: float) -> bool:
-        """Whether a new file must still wait before it is read.
-
-        A file that appears while running is read only once it is long enough to be compared
-        with the open files (or has been quiet for `rotate_wait_s`). One that starts like an
-        open file is a copy of it: it waits for that file to be truncated (copytruncate: the
-        copy is then read from where the original stopped, see `_finish_copy`); if that does
-        not happen, it is a plain copy and is followed from its end, not read twice.
-        """
-        assert tail.fd is not None and tail.hold_until is not None
-        size = os.fstat(tail.fd).st_size
-        tail.size = max(tail.size, size)
-        original = self.copies.get(tail)
-        if original is None:
-            if size < FINGERPRINT_BYTES and now < tail.hold_until:
-                return True
-            original = self._copy_match(tail)
-            if original is None:
-                tail.hold_until = None
-                return False
-            self.copies[tail] = original
-            tail.hold_until = (
-                now + 5 * self.cfg.rotate_wait_s
-            )  # copytruncate truncates right after copying
-            return True
-        if now < tail.hold_until and original.fd is not None and not original.finishing:
-            return True
-        del self.copies[tail]
-        tail.hold_until = None
-        if not same_bytes(tail, original):
-            return False  # it has become a file of its own: read it from the start
-        end = line_aligned_end(tail.fd, size)
-        tail.seek(end)
-        log.warning(
-            "%s is a copy of %s, which was not truncated: following it from its end (byte %d) "
-            "so its lines are not shipped twice.",
-            tail.path,
-            original.path,
-            end,
-        )
-        return False
-
-    def _check(self, tail: Tail, now: float) -> None:
-        old_id = tail.file_id
-        path_stat = None if tail.finishing else stat_or_none(tail.path)
-        try:
-            change = tail.check(path_stat, now)
-        except OSError as exc:
-            log.warning("Cannot check %s (%s).", tail.path, exc)
-            return
-        if tail.finishing and self.by_path.get(tail.path) is tail:  # rotated or deleted
-            del self.by_path[tail.path]
-            how = "deleted" if change == "deleted" else "rotated"
-            log.info("%s was %s; reading the old file to its end.", tail.path, how)
-            if path_stat is not None:
-                self._open(tail.path, self.input_of.get(tail, 0), startup=False)
-        if change == "truncated":
-            if old_id:
-                self.store.remove(old_id)
-            self._finish_copy(tail)
-            log.warning(
-                "%s was truncated; reading it again from the start (%d bytes may be lost so "
-                "far in this file).",
-                tail.path,
-                tail.counters.bytes_lost,
-            )
-
-    def _take_due(self, now: float) -> None:
-        for tail in list(self.timed):
-            d = tail.next_deadline(now)
-            if d is None:
-                self.timed.discard(tail)
-                continue
-            if d > now:
-                continue
-            if tail.hold_until is not None:
-                self.dirty[tail] = None  # a held new file: look at it again
-            elif tail.finishing:
-                self.dirty[tail] = None
-                if tail.eof and tail.finish_if_due(now):
-                    for batch in tail.take_batches(now, force=True):
-                        self.outbox.append((tail, batch))
-            else:
-                for batch in tail.take_batches(now):
-                    self.outbox.append((tail, batch))
-            if tail.next_deadline(now) is None:
-                self.timed.discard(tail)
-
-    # ------------------------------------------------------------------ shipping
-
-    async def _ship(self) -> None:
-        client = self.client
-        assert client is not None
-        if not self.outbox:
-            return
-        free = client.window - client.in_flight
-        if free <= 0 or (client.in_flight and free < max(1, client.window // 2)):
-            return  # wait for more room: one checkpoint write covers several batches
-        take = [self.outbox.popleft() for _ in range(min(free, len(self.outbox)))]
-        for tail in {t for t, _ in take}:
-            self._record(tail)
-        self._save()  # write-ahead: the batch boundaries are on disk before they are sent
-        self._last_commit = self.clock()
-        for tail, batch in take:
-            self.sent[batch.id] = (tail, batch.line_count, batch.data_bytes)
-            try:
-                await client.send(batch)  # there is room in the window: this does not wait
-            except Exception:  # noqa: BLE001 - the client failed; the main loop reports it
-                return
-            batch.lines = []  # the client keeps the encoded frame
-            batch.offsets = []
-
-    def _on_ack(self, batch: Batch) -> None:
-        info = self.sent.pop(batch.id, None)
-        if info is not None:
-            tail, lines, nbytes = info
-            self.shipped_lines += lines
-            self.shipped_bytes += nbytes
-            self.shipped_batches += 1
-            if tail.ack(batch.id):
-                self._record(tail)
-        if self._wake is not None:
-            self._wake.set()
-
-    def _record(self, tail: Tail) -> None:
-        entry = tail.entry()
-        if entry is None:
-            return
-        file_id = entry.pop("file")
-        path = entry.pop("path")
-        offset = entry.pop("offset")
-        self.store.set(file_id, path, offset, **entry)
-
-    def _save(self) -> None:
-        """Write the checkpoint; a failure is logged (loudly, once a minute), never fatal."""
-        try:
-            self.store.save()
-        except OSError as exc:
-            now = self.clock()
-            if now - self._save_error_at >= 60.0:
-                self._save_error_at = now
-                log.error(
-                    "Cannot write the checkpoint %s (%s). Shipping goes on; after a restart "
-                    "lines may be sent again. Fix the state folder's permissions or space.",
-                    self.store.path,
-                    exc,
-                )
-
-    def _record_all(self) -> None:
-        for tail in self.tails.values():
-            self._record(tail)
-
-    def _commit(self, now: float) -> None:
-        if self.store.dirty and now - self._last_commit >= self.cfg.checkpoint_interval_s:
-            self._save()
-            self._last_commit = now
+    # ------------------------------------------------------------------ tails
 
     def _close_finished(self) -> None:
         for key, tail in list(self.tails.items()):
@@ -505,22 +308,6 @@ class Runner(Reconciler):
             "Configuration reloaded: %d inputs, %d files tailed.", len(self.inputs), len(self.tails)
         )
 
-    async def _drain(self, timeout_s: float) -> None:
-        assert self.client is not None
-        if not self.client.in_flight:
-            return
-        try:
-            await asyncio.wait_for(self.client.drain(), timeout_s)
-        except TimeoutError:
-            log.warning(
-                "%d batches were not acknowledged within %.0f s; they will be sent again "
-                "(same ids: stored once).",
-                self.client.in_flight,
-                timeout_s,
-            )
-        except Exception as exc:  # noqa: BLE001 - the client failed; checkpoints are safe
-            log.warning("Could not finish in-flight batches: %s.", exc)
-
     async def _shutdown(self) -> None:
         await self._drain(self.cfg.shutdown_timeout_s)
         self._record_all()
@@ -551,30 +338,12 @@ class Runner(Reconciler):
         if self._metrics_server is None or now - self._last_metrics < 1.0:
             return
         self._last_metrics = now
-        m = self.metrics
-        r = self.retired
-        tails = list(self.tails.values())
-        c = m.counters
-        c["logship_agent_lines_read_total"] = r.lines_read + sum(
-            t.counters.lines_read for t in tails
+        publish(
+            self.metrics,
+            list(self.tails.values()),
+            self.retired,
+            self.client,
+            lines_shipped=self.shipped_lines,
+            bytes_shipped=self.shipped_bytes,
+            batches_shipped=self.shipped_batches,
         )
-        c["logship_agent_bytes_read_total"] = r.bytes_read + sum(
-            t.counters.bytes_read for t in tails
-        )
-        c["logship_agent_rotations_total"] = r.rotations + sum(t.counters.rotations for t in tails)
-        c["logship_agent_truncations_total"] = r.truncations + sum(
-            t.counters.truncations for t in tails
-        )
-        c["logship_agent_truncated_bytes_lost_total"] = r.bytes_lost + sum(
-            t.counters.bytes_lost for t in tails
-        )
-        c["logship_agent_lines_shipped_total"] = self.shipped_lines
-        c["logship_agent_bytes_shipped_total"] = self.shipped_bytes
-        c["logship_agent_batches_shipped_total"] = self.shipped_batches
-        client = self.client
-        if client is not None:
-            c["logship_agent_reconnects_total"] = client.stats.reconnects
-            m.set("logship_agent_batches_in_flight", client.in_flight)
-            m.set("logship_agent_connected", 1 if client.connected else 0)
-        m.set("logship_agent_files_open", len(tails))
-        m.lag = {t.path: t.lag_bytes() for t in tails}

@@ -1,8 +1,10 @@
 """Tailing one file: lines → events → batches, rotation and truncation, acknowledged offsets.
 
 The pure parts are `agent.split.LineSplitter` (bytes → complete lines with their offsets, cut
-to a maximum size) and `Tail`'s bookkeeping; the only I/O is `os.pread`/`os.fstat` on the file descriptor
-the tail holds, so a renamed or deleted file is still read to its end.
+to a maximum size) and `Tail`'s bookkeeping: batching and acknowledgements are its mixin
+`agent.spans.Spans`, and where it resumes from is `agent.resume`. The only I/O is
+`os.pread`/`os.fstat` on the file descriptor the tail holds, so a renamed or deleted file is
+still read to its end.
 
 Offsets, from the start of the file:
 
@@ -12,8 +14,8 @@ Offsets, from the start of the file:
   batch before it acknowledged too (ACKs may arrive out of order). It is always the end of a
   whole event, so a restart never splits a multiline event.
 - Batches in flight are recorded (`spans`) before they are sent. After a crash they are read
-  again with the very same boundaries (`replay`), so a re-sent batch has the same id and the
-  collector's workers store it once.
+  again with the very same boundaries (`replay`, see `agent.spans`), so a re-sent batch has
+  the same id and the collector's workers store it once.
 
 File lifecycle, decided by `check(path_stat)`:
 
@@ -31,38 +33,18 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from agent import identity
 from agent.batcher import Batch
+from agent.identity import FINGERPRINT_BYTES, fingerprint_fd, identity_string
 from agent.multiline import Event, Joiner
+from agent.resume import Before
+from agent.spans import Span, Spans
 from agent.split import LineSplitter
 
-FINGERPRINT_BYTES = identity.FINGERPRINT_BYTES
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".Z")
 LINGER_POLL_S = 1.0  # how often a lingering renamed file is looked at for late writes
-
-
-def fingerprint(fd: int, length: int = FINGERPRINT_BYTES) -> tuple[str, int]:
-    """(the identity fingerprint of the first bytes, how many bytes it covers)."""
-    head = os.pread(fd, length, 0)
-    return identity.fingerprint(head), len(head)
-
-
-def identity_string(dev: int, ino: int, fp: str) -> str:
-    """The protocol's file identity `"<dev>:<inode>:<fingerprint>"`."""
-    return f"{dev}:{ino}:{fp}"
-
-
-@dataclass(slots=True)
-class Span:
-    """A batch sent (or about to be) and not yet folded into `committed`."""
-
-    start: int
-    end: int
-    batch_id: str
-    acked: bool = False
 
 
 @dataclass
@@ -88,7 +70,7 @@ class Counters:
     bytes_lost: int = 0
 
 
-class Tail:
+class Tail(Spans):
     """The state of one file being read. Owns its file descriptor."""
 
     def __init__(
@@ -152,7 +134,7 @@ class Tail:
         if self.file_id is not None:
             return True
         assert self.fd is not None
-        fp, n = fingerprint(self.fd)
+        fp, n = fingerprint_fd(self.fd)
         if n == 0:
             return False
         self.fp, self.fp_len = fp, n
@@ -164,15 +146,15 @@ class Tail:
         if self.fd is None or self.fp is None or self.fp_len >= FINGERPRINT_BYTES:
             return
         if self.size > self.fp_len:
-            fp, n = fingerprint(self.fd)
-            if n > self.fp_len and fingerprint(self.fd, self.fp_len)[0] == self.fp:
+            fp, n = fingerprint_fd(self.fd)
+            if n > self.fp_len and fingerprint_fd(self.fd, self.fp_len)[0] == self.fp:
                 self.fp, self.fp_len = fp, n
 
     def same_content(self) -> bool:
         """Whether the file still starts with the bytes it was fingerprinted on."""
         if self.fd is None or self.fp is None:
             return True
-        fp, n = fingerprint(self.fd, self.fp_len)
+        fp, n = fingerprint_fd(self.fd, self.fp_len)
         return n == self.fp_len and fp == self.fp
 
     # ------------------------------------------------------------------ lifecycle
@@ -252,7 +234,7 @@ class Tail:
         self.replay = deque(e for e in replay if e > offset)
         if file_id is not None and self.fd is not None:
             self.file_id = file_id
-            self.fp, self.fp_len = fingerprint(self.fd)
+            self.fp, self.fp_len = fingerprint_fd(self.fd)
 
     def drop_orphans(self) -> None:
         """Forget the batches made of the truncated content (a copy ships that range)."""
@@ -312,106 +294,6 @@ class Tail:
         self.done = True
         return True
 
-    def take_batches(self, now: float, *, force: bool = False) -> list[Batch]:
-        """Close the batches that are full, old enough, at a replay boundary, or all (`force`)."""
-        out: list[Batch] = self._orphans
-        self._orphans = []
-        joiner = self.joiner
-        quiet = False
-        if joiner.pending and (
-            force
-            or (self.replay and self.read_offset == self.replay[0])
-            or (joiner.due(now) and not self.splitter.buffered)
-        ):
-            quiet = not force
-            self._push(joiner.flush())
-        if self.replay and self.eof and self.read_offset < self.replay[0]:
-            self.replay.clear()  # the file ends before the recorded boundary: it cannot come
-        events = self._events
-        if not events:
-            if self.replay and self.read_offset >= self.replay[0] and not joiner.pending:
-                self.replay.clear()  # nothing ends at the recorded boundary: give up replay
-            return out
-        if self._open_since is None:
-            self._open_since = now
-        lim = self.limits
-        i, n = 0, len(events)
-        while i < n:
-            if self.replay:
-                stop = self.replay[0]
-                j = i
-                while j < n and events[j][1] <= stop:
-                    j += 1
-                if j > i and events[j - 1][1] == stop:
-                    out.append(self._make(events[i:j]))
-                    self.replay.popleft()
-                    i = j
-                    continue
-                if j < n or events[i][0] >= stop or self.read_offset >= stop:
-                    # An event crosses the recorded boundary (the rule changed): give up replay.
-                    self.replay.clear()
-                    continue
-                if force:
-                    out.append(self._make(events[i:j]))
-                    i = j
-                break
-            j = min(n, i + lim.max_batch_lines)
-            size = 0
-            k = i
-            while k < j:
-                size += len(events[k][2])
-                k += 1
-                if size >= lim.max_batch_bytes:
-                    break
-            if (
-                k - i >= lim.max_batch_lines
-                or size >= lim.max_batch_bytes
-                or force
-                or quiet
-                or now - self._open_since >= lim.batch_age_s
-            ):
-                out.append(self._make(events[i:k]))
-                i = k
-                continue
-            break
-        del events[:i]
-        if events:
-            if i:
-                self._open_since = now
-        else:
-            self._open_since = None
-        return out
-
-    def _push(self, events: list[Event]) -> None:
-        if events:
-            self._events.extend(events)
-            self.held_bytes += sum(len(e[2]) for e in events)
-
-    def _make(self, events: list[Event]) -> Batch:
-        assert self.file_id is not None
-        start, end = events[0][0], events[-1][1]
-        truncated = self.splitter.take_truncated(end) if self.splitter.truncated else 0
-        lines = [e[2] for e in events]
-        if self.transcode:
-            enc = self.transcode
-            lines = [x.decode(enc, "replace").encode("utf-8") for x in lines]
-        b = Batch(
-            agent=self.agent,
-            path=self.path,
-            file_id=self.file_id,
-            offset=start,
-            end_offset=end,
-            lines=lines,
-            offsets=[e[0] for e in events],
-            truncated=truncated,
-            fields=self.fields,
-            data_bytes=sum(map(len, lines)),
-        )
-        self.held_bytes -= b.data_bytes if not self.transcode else sum(len(e[2]) for e in events)
-        self.spans.append(Span(start, end, b.id))
-        self.batched = end
-        return b
-
     def next_deadline(self, now: float) -> float | None:
         """When this tail next needs attention without any file event (timeouts)."""
         times = []
@@ -429,19 +311,7 @@ class Tail:
             times.append(max(now + 0.05, min(self.hold_until, now + 0.25)))
         return min(times) if times else None
 
-    # ------------------------------------------------------------------ acknowledgements
-
-    def ack(self, batch_id: str) -> bool:
-        """Mark a batch acknowledged; advance `committed` over the contiguous acknowledged ones."""
-        for span in self.spans:
-            if span.batch_id == batch_id:
-                span.acked = True
-                break
-        else:
-            return False
-        while self.spans and self.spans[0].acked:
-            self.committed = self.spans.popleft().end
-        return True
+    # ------------------------------------------------------------------ state
 
     @property
     def idle(self) -> bool:
@@ -481,65 +351,3 @@ class Tail:
             "size": self.size,
             "done": self.done and not self.spans,
         }
-
-
-@dataclass
-class Before:
-    """What a tail had of a content it lost to a truncation."""
-
-    file_id: str | None
-    fp: str | None
-    fp_len: int
-    committed: int  # acknowledged up to here
-    ends: list[int]  # ends of the batches in flight after `committed`
-    read_offset: int  # read up to here (the rest of the truncated batches: orphans)
-    lost: int  # counted as possibly lost
-
-
-@dataclass
-class Resume:
-    """Where to resume a known file, from its checkpoint entry."""
-
-    file_id: str
-    dev: int
-    ino: int
-    fp: str
-    fp_len: int
-    offset: int
-    replay: list[int] = field(default_factory=list)
-    updated: float = 0.0
-    path: str = ""
-    done: bool = False
-    size: int = 0  # the file's size when last seen
-
-    @classmethod
-    def from_entry(cls, key: str, entry: dict[str, Any]) -> Resume:
-        """From a checkpoint entry (written by `run`, or by `send`). Raises ValueError."""
-        dev, ino, key_fp = identity.parse_key(key)
-        # A file continued under another inode (a copy) keeps its first identity as its key.
-        dev, ino = int(entry.get("dev", dev)), int(entry.get("ino", ino))
-        offset = int(entry["offset"])
-        ends = []
-        pos = offset
-        for start, end in entry.get("spans") or []:
-            if int(start) == pos and int(end) > pos:
-                ends.append(int(end))
-                pos = int(end)
-        return cls(
-            file_id=key,
-            dev=dev,
-            ino=ino,
-            fp=str(entry.get("fp") or key_fp),
-            fp_len=int(entry.get("head_bytes") or FINGERPRINT_BYTES),
-            offset=offset,
-            replay=ends,
-            updated=float(entry.get("updated") or 0.0),
-            path=str(entry.get("path", "")),
-            done=bool(entry.get("done", False)),
-            size=int(entry.get("size") or offset),
-        )
-
-    def matches(self, fd: int) -> bool:
-        """Whether the open file still starts with the fingerprinted bytes."""
-        fp, n = fingerprint(fd, self.fp_len)
-        return n == self.fp_len and fp == self.fp

@@ -16,6 +16,7 @@ from agent.errors import (
     ConnectionClosed,
     SourceError,
     collector_error,
+    describe,
     is_retriable,
 )
 from logship.errors import ConfigError, ProtocolError
@@ -78,3 +79,14 @@ def test_auth_failed_has_its_own_class_and_names_the_code() -> None:
     assert isinstance(exc, AuthFailed) and isinstance(exc, CollectorError)
     assert str(exc) == "AUTH_FAILED: token refused" and exc.ids == ["a"]
     assert str(collector_error(42, "odd")) == "code 42: odd"
+
+
+def test_describe_gives_a_short_text_for_log_lines() -> None:
+    """Refused and silent timeouts read as words; other errors as their text or class name."""
+    assert describe(None) == "unknown error"
+    assert describe(ConnectionRefusedError(111, "Connection refused")) == "connection refused"
+    assert describe(TimeoutError()) == "timed out"
+    assert describe(ConnectionClosed("collector closed the connection")) == (
+        "collector closed the connection"
+    )
+    assert describe(ConnectionResetError()) == "ConnectionResetError"

@@ -1,10 +1,14 @@
-"""Prometheus text exposition and the stdlib metrics server (agent/metrics.py)."""
+"""Prometheus text exposition, the stdlib metrics server and `publish` (agent/metrics.py)."""
 
 from __future__ import annotations
 
+import os
 import urllib.request
+from pathlib import Path
 
-from agent.metrics import COUNTERS, GAUGES, Metrics, serve
+from agent.metrics import COUNTERS, GAUGES, Metrics, publish, serve
+from agent.multiline import Joiner, make_rule
+from agent.tail import Counters, Limits, Tail
 
 
 def test_render_lists_every_metric_with_help_and_type() -> None:
@@ -47,3 +51,39 @@ def test_server_serves_metrics_and_health() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_publish_adds_closed_files_to_open_ones_and_sets_the_lag(tmp_path: Path) -> None:
+    """`publish` counts the open tails plus the retired counters; lag is size - committed."""
+    log = tmp_path / "a.log"
+    log.write_bytes(b"one\ntwo\n")
+    fd = os.open(log, os.O_RDONLY)
+    st = os.fstat(fd)
+    tail = Tail(
+        agent="test-agent",
+        path=str(log),
+        fd=fd,
+        dev=st.st_dev,
+        ino=st.st_ino,
+        offset=0,
+        joiner=Joiner(make_rule("")),
+        max_line_bytes=1000,
+        limits=Limits(),
+    )
+    try:
+        tail.read(0.0)
+        m = Metrics()
+        retired = Counters(lines_read=5, bytes_read=50, rotations=1, truncations=2, bytes_lost=7)
+        publish(m, [tail], retired, None, lines_shipped=4, bytes_shipped=40, batches_shipped=1)
+    finally:
+        tail.close()
+    c = m.counters
+    assert c["logship_agent_lines_read_total"] == 7
+    assert c["logship_agent_bytes_read_total"] == 58
+    assert c["logship_agent_rotations_total"] == 1
+    assert c["logship_agent_truncations_total"] == 2
+    assert c["logship_agent_truncated_bytes_lost_total"] == 7
+    assert c["logship_agent_lines_shipped_total"] == 4
+    assert c["logship_agent_batches_shipped_total"] == 1
+    assert m.gauges["logship_agent_files_open"] == 1
+    assert m.lag == {str(log): 8}  # read, not yet acknowledged

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import build_parser
-from agent.reconcile import line_aligned_end
+from agent.copies import line_aligned_end
 from agent.run import overrides_from_args
 from logship.errors import ConfigError
 

@@ -1,4 +1,5 @@
-"""Tailing one file: batching, ACKs, rotation, truncation, replay (agent/tail.py).
+"""Tailing one file: batching, ACKs, rotation, truncation, replay (agent/tail.py, with its
+batching mixin agent/spans.py and checkpoint entries agent/resume.py).
 
 These use small real files under tmp_path (the tail reads with pread on its descriptor); no
 sockets, no threads, and time is passed in explicitly.
@@ -9,8 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from agent.identity import fingerprint_fd
 from agent.multiline import Joiner, make_rule
-from agent.tail import Limits, Resume, Tail, fingerprint
+from agent.resume import Resume
+from agent.tail import Limits, Tail
 
 
 def _tail(
@@ -279,7 +282,7 @@ def test_recycled_inode_does_not_match_the_old_checkpoint(tmp_path: Path) -> Non
     log = tmp_path / "a.log"
     _write(log, "original content\n")
     fd = os.open(log, os.O_RDONLY)
-    fp, n = fingerprint(fd)
+    fp, n = fingerprint_fd(fd)
     os.close(fd)
     st = log.stat()
     key = f"{st.st_dev}:{st.st_ino}:{fp}"
