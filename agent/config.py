@@ -126,6 +126,11 @@ class AgentConfig:
         "run: keep reading a rotated or deleted file this long after its last write (a new "
         "file shorter than 1 KiB waits this long, a copy of a tailed file 5 times this long)",
     )
+    close_inactive_s: float = doc_field(
+        300.0,
+        "run: close a file that has not grown for this long once all of it is acknowledged; "
+        "it is opened again from its checkpoint when it changes (0 = keep every file open)",
+    )
     linger_renamed_s: float = doc_field(
         300.0,
         "run: keep a renamed (rotated) file open and read it this long after its last write, "
@@ -139,6 +144,8 @@ class AgentConfig:
         """Raise ConfigError when a value cannot work."""
         parse_address(self.collector)
         cfgmod.require_positive(self, "rescan_interval_s", "rotate_wait_s")
+        if self.close_inactive_s < 0:
+            raise ConfigError(f"key 'close_inactive_s' must be >= 0 (got {self.close_inactive_s})")
         if self.linger_renamed_s < 0:
             raise ConfigError(f"key 'linger_renamed_s' must be >= 0 (got {self.linger_renamed_s})")
         if not 0 <= self.metrics_port <= 65535:

@@ -37,6 +37,7 @@ COUNTERS = {
 GAUGES = {
     "logship_agent_batches_in_flight": "Batches sent and not yet acknowledged.",
     "logship_agent_files_open": "Files being tailed.",
+    "logship_agent_files_inactive": "Files closed while quiet (opened again when they change).",
     "logship_agent_connected": "1 while connected to the collector.",
 }
 LAG = ("logship_agent_file_lag_bytes", "File size minus the acknowledged offset, per file.")
@@ -78,6 +79,7 @@ def publish(
     lines_shipped: int,
     bytes_shipped: int,
     batches_shipped: int,
+    files_inactive: int = 0,
 ) -> None:
     """Set the metrics of `run`: the open `tails` plus the `retired` counters of closed ones."""
     m = metrics
@@ -100,6 +102,7 @@ def publish(
         m.set("logship_agent_batches_in_flight", client.in_flight)
         m.set("logship_agent_connected", 1 if client.connected else 0)
     m.set("logship_agent_files_open", len(tails))
+    m.set("logship_agent_files_inactive", files_inactive)
     m.lag = {t.path: t.lag_bytes() for t in tails}
 
 

@@ -21,6 +21,7 @@ from agent.checkpoint import CheckpointStore
 from agent.copies import line_aligned_end
 from agent.discovery import Matcher, Watcher, is_compressed, merged_roots, scan
 from agent.identity import FINGERPRINT_BYTES
+from agent.inactive import Inactive, quiet_for
 from agent.inputs import InputConfig, RunConfig
 from agent.multiline import Joiner, make_rule
 from agent.resume import Resume
@@ -50,6 +51,7 @@ class Reconciler:
     watcher: Watcher | None
     tails: dict[tuple[int, int], Tail]
     by_path: dict[str, Tail]
+    inactive: dict[str, Inactive]
     input_of: dict[Tail, int]
     dirty: dict[Tail, None]
     retired: Counters
@@ -103,13 +105,21 @@ class Reconciler:
 
     def _rescan(self, now: float) -> None:
         found = scan(self.matchers)
+        for path in [p for p in self.inactive if p not in found]:
+            del self.inactive[path]  # gone, or no longer matched: its entry will expire
         for path, idx in found.items():
-            if path not in self.by_path:
-                self._open(path, idx, startup=False)
+            if path in self.by_path:
+                continue
+            quiet = self.inactive.get(path)
+            if quiet is None or not quiet.unchanged(stat_or_none(path)):
+                self._open(path, idx, startup=False)  # new, or a closed file that changed
         for path, tail in list(self.by_path.items()):
             self.dirty[tail] = None  # stat every file: inotify may have missed something
             if path not in found and tail.idle and stat_or_none(path) is not None:
                 self._drop(tail)  # no longer matches (excluded, moved out of the glob)
+            elif (quiet := quiet_for(tail, now, self.cfg.close_inactive_s)) is not None:
+                self._drop(tail)  # quiet: closed until it changes (agent.inactive)
+                self.inactive[path] = quiet
         for tail in self.tails.values():
             if tail.finishing:
                 self.dirty[tail] = None
@@ -118,10 +128,11 @@ class Reconciler:
         self.watcher.watch(merged_roots(self.matchers))
         wall = time.time()
         keep = self.cfg.checkpoint_expire_s / 4
-        for tail in self.tails.values():
-            if tail.file_id and wall - self._touched.get(tail.file_id, 0.0) > keep:
-                self._touched[tail.file_id] = wall
-                self.store.touch(tail.file_id)
+        ids = [t.file_id for t in self.tails.values()] + [q.file_id for q in self.inactive.values()]
+        for file_id in ids:
+            if file_id and wall - self._touched.get(file_id, 0.0) > keep:
+                self._touched[file_id] = wall
+                self.store.touch(file_id)
         for key in self.store.expire(self.cfg.checkpoint_expire_s):
             log.info("Forgot the checkpoint of %s: not seen for a long time.", key)
         self._next_rescan = now + self.cfg.rescan_interval_s
@@ -190,6 +201,7 @@ class Reconciler:
         index: Index | None = None,
         resume: Resume | None = None,
     ) -> Tail | None:
+        self.inactive.pop(path, None)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:

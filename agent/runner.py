@@ -45,6 +45,7 @@ from agent.client import Client
 from agent.copies import Copies
 from agent.discovery import Matcher, Watcher, is_compressed
 from agent.errors import AuthFailed
+from agent.inactive import Inactive
 from agent.inputs import InputConfig, RunConfig, input_configs
 from agent.metrics import Metrics, publish, serve
 from agent.reading import Reading
@@ -95,6 +96,7 @@ class Runner(Reconciler, Copies, Reading, Shipping):
         self.sent: dict[str, tuple[Tail, int, int]] = {}  # batch id -> (tail, lines, bytes)
         self.retired = Counters()  # counters of closed tails
         self.copies: dict[Tail, Tail] = {}  # a new file that starts like an open one -> that one
+        self.inactive: dict[str, Inactive] = {}  # files closed while quiet, by path
         self.shipped_lines = 0
         self.shipped_bytes = 0
         self.shipped_batches = 0
@@ -299,6 +301,7 @@ class Runner(Reconciler, Copies, Reading, Shipping):
             self.client.start()
         for key, tail in list(self.tails.items()):
             self._close(key, tail)
+        self.inactive.clear()
         self.outbox.clear()
         self.sent.clear()
         self.cfg = new
@@ -346,4 +349,5 @@ class Runner(Reconciler, Copies, Reading, Shipping):
             lines_shipped=self.shipped_lines,
             bytes_shipped=self.shipped_bytes,
             batches_shipped=self.shipped_batches,
+            files_inactive=len(self.inactive),
         )

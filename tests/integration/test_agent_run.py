@@ -102,6 +102,41 @@ def test_late_writes_to_a_renamed_file_are_read(tmp_path: Path, logs: Path) -> N
         check_exactly_once(fc.received, expected)
 
 
+def test_quiet_files_are_closed_and_reopened_when_they_change(tmp_path: Path, logs: Path) -> None:
+    """A file quiet for close_inactive_s is closed (its descriptor freed); appending to it,
+    or rotating it, opens it again from its checkpoint: nothing lost, nothing twice."""
+    log = logs / "app.log"
+    first = _lines("first", 300)
+    _append(log, first)
+    with FakeCollector() as fc:
+        agent = Agent(
+            tmp_path,
+            fc.address,
+            [{"paths": [f"{logs}/*.log"]}],
+            close_inactive_s=1.0,
+            metrics_port=_free_port(),
+        ).start()
+        try:
+            port = agent.settings["metrics_port"]
+            wait_until(lambda: _arrived(fc, first), 30, "the first lines")
+            wait_until(lambda: _metrics(port)["logship_agent_files_inactive"] == 1, 30, "closed")
+            assert _metrics(port)["logship_agent_files_open"] == 0
+            later = _lines("later", 300)
+            _append(log, later)  # inotify (or the rescan) opens it again, from its checkpoint
+            wait_until(lambda: _arrived(fc, first + later), 30, "the appended lines")
+            wait_until(lambda: _metrics(port)["logship_agent_files_inactive"] == 1, 30, "again")
+            os.rename(log, logs / "app.log.1")  # rotated while closed
+            rotated = _lines("rotated", 300)
+            _append(log, rotated)
+            expected = first + later + rotated
+            wait_until(lambda: _arrived(fc, expected), 30, "the new file's lines")
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+        check_exactly_once(fc.received, expected)
+    assert "Resuming" in agent.log()
+
+
 @pytest.mark.parametrize("kind", ["copytruncate", "truncate"])
 def test_copytruncate_and_truncation_restart_at_zero(tmp_path: Path, logs: Path, kind: str) -> None:
     """A file truncated in place (copytruncate, or plain truncation) is read again from 0."""
