@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from tests.integration.full_disk import on_small_disk
+
 ROOT = Path(__file__).resolve().parents[2]
 
 FAST = {
@@ -64,9 +66,12 @@ class Agent:
         tmp: Path,
         collector: str,
         inputs: list[dict[str, Any]],
+        *,
+        state_disk_full: bool = False,
         **settings: Any,
     ) -> None:
         self.tmp = tmp
+        self.state_disk_full = state_disk_full  # the state folder on a full file system
         self.state_dir = tmp / "state"
         self.log_path = tmp / "agent.log"
         self.settings = {
@@ -92,8 +97,11 @@ class Agent:
         self.starts += 1
         log = self.log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSHIP_")}
+        argv = [sys.executable, "-m", "agent", "run", "--config", str(self.config), "-v"]
+        if self.state_disk_full:
+            argv = on_small_disk(self.state_dir, 64 * 1024, argv, full=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent", "run", "--config", str(self.config), "-v"],
+            argv,
             cwd=self.tmp,
             stdout=log,
             stderr=log,

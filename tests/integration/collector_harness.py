@@ -19,6 +19,7 @@ import msgpack
 
 from logship import wire
 from logship.wire import MsgType
+from tests.integration.full_disk import on_small_disk
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"Collector listening on [^ ]+:(\d+)\.")
@@ -70,15 +71,8 @@ class CollectorProcess:
             str(self.metrics_port),
             *args,
         ]
-        if storage_bytes is not None:
-            # A real full disk: storage_path is a tmpfs of `storage_bytes`, mounted in a mount
-            # namespace of the collector's own (unshare; as root, or in a user namespace).
-            self.storage.mkdir(parents=True, exist_ok=True)
-            userns = [] if os.geteuid() == 0 else ["--map-root-user"]
-            mount = f'mount -t tmpfs -o size={storage_bytes} tmpfs "$0" && exec "$@"'
-            self.argv = [
-                "unshare", "--mount", *userns, "sh", "-c", mount, str(self.storage), *self.argv
-            ]  # fmt: skip
+        if storage_bytes is not None:  # a real full disk under storage_path
+            self.argv = on_small_disk(self.storage, storage_bytes, self.argv)
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0

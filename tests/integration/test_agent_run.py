@@ -137,6 +137,30 @@ def test_quiet_files_are_closed_and_reopened_when_they_change(tmp_path: Path, lo
     assert "Resuming" in agent.log()
 
 
+def test_full_state_disk_is_logged_and_shipping_goes_on(tmp_path: Path, logs: Path) -> None:
+    """The state folder's disk is full: checkpoints cannot be written, which is logged, and
+    every line is still shipped. A restart on the still-full disk sends the lines again with
+    the same batch ids and content (the pipeline stores them once); SIGTERM still exits 0."""
+    log = logs / "app.log"
+    lines = _lines("line", 500)
+    _append(log, lines)
+    with FakeCollector() as fc:
+        agent = Agent(tmp_path, fc.address, [{"paths": [str(log)]}], state_disk_full=True)
+        try:
+            agent.start()
+            wait_until(lambda: _arrived(fc, lines), 30, "every line")
+            wait_until(lambda: "Cannot write the checkpoint" in agent.log(), 30, "the error")
+            assert agent.stop() == 0
+            first = len(fc.received)
+            agent.start()
+            wait_until(lambda: len(fc.received) >= 2 * first, 30, "the lines sent again")
+            assert agent.stop() == 0
+        finally:
+            agent.close()
+        check_exactly_once(fc.received, lines)
+    assert "No space left on device" in agent.log()
+
+
 @pytest.mark.parametrize("kind", ["copytruncate", "truncate"])
 def test_copytruncate_and_truncation_restart_at_zero(tmp_path: Path, logs: Path, kind: str) -> None:
     """A file truncated in place (copytruncate, or plain truncation) is read again from 0."""
