@@ -15,8 +15,9 @@ process and every collector gets the same id for the same template:
   seen first, up to `seed_limit`), so a new process continues where the others are.
 
 Call it outside the transaction that COPYs the batch (or accept that the template rows stay
-locked until that transaction ends). A batch delivered twice counts its events twice in
-`log_templates.events`; `SELECT count(*) FROM log_events GROUP BY template_id` is exact.
+locked until that transaction ends). With `count=False` it only assigns ids, and the caller
+counts with `count_templates` in the transaction that stores the batch, once it knows the
+batch is new: the workers do this, so a batch delivered twice is counted once.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ class TemplateStore:
         self._seeded = True
         return len(rows)
 
-    async def assign(self, conn: Any, events: list[Event]) -> None:
-        """Set `template_id` on every event of a batch (see the module doc)."""
+    async def assign(self, conn: Any, events: list[Event], *, count: bool = True) -> None:
+        """Set `template_id` on every event of a batch (see the module doc); `count=False`
+        leaves `events` and `last_seen` to `count_templates`."""
         if not events:
             return
         if not self._seeded:
@@ -123,7 +125,7 @@ class TemplateStore:
             except KeyError:  # forgotten (max_clusters) since: keep what it was
                 if cid in at_add:
                     texts[cid] = clip_template(at_add[cid])
-        counts = Counter(texts[cid] for cid in cids)
+        counts = Counter(texts[cid] for cid in cids) if count else Counter()
 
         unknown = sorted({t for t in texts.values() if t not in self._ids})
         if unknown:
@@ -131,7 +133,7 @@ class TemplateStore:
             for row in await conn.fetch(_UPSERT, unknown, n):
                 self._ids[row["template"]] = row["id"]
         fresh = set(unknown)
-        known = sorted((self._ids[t], c) for t, c in counts.items() if t not in fresh)
+        known = sorted((self._ids[t], c) for t, c in counts.items() if t not in fresh and c)
         if known:
             await conn.execute(_COUNT, [i for i, _ in known], [c for _, c in known])
 
@@ -154,6 +156,21 @@ class TemplateStore:
 _default = TemplateStore()
 
 
-async def assign_templates(conn: Any, events: list[Event]) -> None:
+def forget_templates() -> None:
+    """Forget this process's miner and cached ids (after the database was changed or replaced)."""
+    global _default
+    _default = TemplateStore()
+
+
+async def assign_templates(conn: Any, events: list[Event], *, count: bool = True) -> None:
     """Set `event.template_id` for a batch, with ids from `log_templates` (see module doc)."""
-    await _default.assign(conn, events)
+    await _default.assign(conn, events, count=count)
+
+
+async def count_templates(conn: Any, template_ids: list[int | None]) -> None:
+    """Add a stored batch's events to `log_templates.events` and `last_seen` (rows in id
+    order, so concurrent batches cannot deadlock); ids that are None are skipped."""
+    counts = Counter(i for i in template_ids if i is not None)
+    if counts:
+        known = sorted(counts.items())
+        await conn.execute(_COUNT, [i for i, _ in known], [c for _, c in known])

@@ -85,6 +85,9 @@ def clean_db(database_url: str) -> str:
             "anomalies RESTART IDENTITY CASCADE",
         )
     )
+    from analysis.template_store import forget_templates  # (server side: imported here only)
+
+    forget_templates()  # ids cached by this process named rows that are gone now
     return database_url
 
 

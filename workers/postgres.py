@@ -2,7 +2,8 @@
 
 `store_batch` writes a batch in one transaction: the `ingest_batches` row first with
 `ON CONFLICT (batch_id) DO NOTHING` (the idempotency key: a batch delivered twice, even to two
-workers at once, is stored once), then its events with COPY and its drop counts. Partitions of
+workers at once, is stored once), then its events with COPY, its drop counts and its events
+in `log_templates.events` (so a redelivered batch is counted once too). Partitions of
 `log_events` are created before the transaction and remembered per process.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from analysis.template_store import count_templates
 from logship.records import CleanBatch
 from workers.rows import BATCH_COLUMNS, EVENT_COLUMNS, BatchRows, batch_rows
 
@@ -29,6 +31,8 @@ INSERT_DROPS = (
 INSERT_DEAD_LETTER = (
     "INSERT INTO dead_letters (batch_id, error, payload) VALUES ($1, $2, $3) RETURNING id"
 )
+
+_TEMPLATE_ID = EVENT_COLUMNS.index("template_id")
 
 # Days whose log_events partition is known to exist (per process). A partition dropped behind
 # our back is noticed by the COPY failing and re-created.
@@ -71,6 +75,8 @@ async def _write(conn: asyncpg.Connection, rows: BatchRows) -> bool:
                 [reason for _, reason, _ in rows.drops],
                 [lines for _, _, lines in rows.drops],
             )
+        # Last, so the template rows are locked only until the commit that follows.
+        await count_templates(conn, [row[_TEMPLATE_ID] for row in rows.events])
     return True
 
 

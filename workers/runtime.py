@@ -97,7 +97,7 @@ class Runtime:
 
         pool = await self.get_pool()
         async with pool.acquire(timeout=self.cfg.db_connect_timeout_s) as conn:
-            await assign_templates(conn, batch.events)
+            await assign_templates(conn, batch.events, count=False)  # counted when stored
 
     async def store_batch(self, batch: CleanBatch) -> bool:
         return await self.store(batch_rows(batch))

@@ -266,6 +266,24 @@ def test_task_stores_then_acknowledges_duplicate(clean_db: str, worker_runtime: 
     assert run(clean_db, lambda c: c.fetchval("SELECT count(*) FROM log_events")) == 3
 
 
+def test_redelivered_batch_counts_its_templates_once(clean_db: str, worker_runtime: None) -> None:
+    """Template counts are added in the transaction that stores the batch: a redelivery
+    (stored before) adds nothing, so log_templates.events matches log_events."""
+    message = make_batch("tc-1", events=4).to_message()
+    assert tasks.store(tasks.store_batch, message) == "stored"
+    assert tasks.store(tasks.store_batch, message) == "duplicate"
+
+    async def go(conn: asyncpg.Connection) -> tuple[int, int, int]:
+        counted = await conn.fetchval("SELECT sum(events) FROM log_templates")
+        stored = await conn.fetchval("SELECT count(*) FROM log_events")
+        untemplated = await conn.fetchval(
+            "SELECT count(*) FROM log_events WHERE template_id IS NULL"
+        )
+        return counted, stored, untemplated
+
+    assert run(clean_db, go) == (4, 4, 0)
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
