@@ -47,7 +47,8 @@ class Resume:
 
     @classmethod
     def from_entry(cls, key: str, entry: dict[str, Any]) -> Resume:
-        """From a checkpoint entry (written by `run`, or by `send`). Raises ValueError."""
+        """From a checkpoint entry (written by `run`, or by `send`); a malformed one raises
+        ValueError, KeyError or TypeError."""
         dev, ino, key_fp = parse_key(key)
         # A file continued under another inode (a copy) keeps its first identity as its key.
         dev, ino = int(entry.get("dev", dev)), int(entry.get("ino", ino))
