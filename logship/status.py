@@ -34,6 +34,7 @@ class Status:
     seconds_since_last_batch: float | None = None
     seconds_since_last_store: float | None = None
     queued_batches: int | None = None
+    in_progress_batches: int | None = None  # held by workers (running, prefetched, retrying)
     collectors: dict[str, dict[str, float]] = field(default_factory=dict)
     last_errors: list[str] = field(default_factory=list)
 
@@ -41,16 +42,18 @@ class Status:
 
     @property
     def idle(self) -> bool:
-        """Nothing waits in the broker, no collector holds a batch in its pool, and no batch was
-        stored in the last `settle_s` seconds (a worker may hold prefetched messages that the
-        broker no longer counts as waiting)."""
+        """Nothing waits in the broker, no worker holds a batch (running, prefetched or waiting
+        to retry: asked over Celery's remote control, where the broker has one), no collector
+        holds one in its pool, and no batch was stored in the last `settle_s` seconds (what a
+        broker without remote control cannot tell: messages a worker has prefetched)."""
         in_pool = sum(
             c.get("logship_collector_pool_queue_depth", 0) for c in self.collectors.values()
         )
         settled = (
             self.seconds_since_last_store is None or self.seconds_since_last_store >= self.settle_s
         )
-        return (self.queued_batches or 0) == 0 and in_pool == 0 and settled
+        held = self.in_progress_batches or 0
+        return (self.queued_batches or 0) == 0 and held == 0 and in_pool == 0 and settled
 
 
 async def read_database(url: str, status: Status) -> None:
@@ -108,6 +111,27 @@ def read_queue_depth(broker_url: str, broker_dir: Path | None, queue: str) -> in
         return int(count)
 
 
+def read_in_progress(broker_url: str, broker_dir: Path | None, queue: str) -> int | None:
+    """Store tasks the workers hold (running, prefetched, or waiting out a retry), asked over
+    Celery's remote control; None when the broker has none (the filesystem broker)."""
+    if broker_url.startswith("filesystem"):
+        return None
+    from workers.celery_app import STORE_TASK, make_celery
+
+    app = make_celery(broker_url, broker_dir, queue)
+    try:
+        inspect = app.control.inspect(timeout=0.5)  # each call waits this long for replies
+        held = 0
+        for replies in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+            for tasks in (replies or {}).values():
+                for task in tasks:
+                    request = task.get("request", task)  # scheduled() wraps the request
+                    held += request.get("name") == STORE_TASK
+        return held
+    finally:
+        app.close()
+
+
 def read_metrics(url: str) -> dict[str, float]:
     """Sum every sample of each metric family in a Prometheus text page."""
     with urllib.request.urlopen(url, timeout=5) as resp:
@@ -129,6 +153,8 @@ def collect(args: argparse.Namespace) -> Status:
     status = Status(settle_s=args.settle)
     asyncio.run(read_database(args.database_url, status))
     status.queued_batches = read_queue_depth(args.broker_url, args.broker_dir, args.queue)
+    # After the queue: a message moving from the queue to a worker meanwhile is seen here.
+    status.in_progress_batches = read_in_progress(args.broker_url, args.broker_dir, args.queue)
     for url in args.collector_metrics:
         status.collectors[url] = read_metrics(url)
     return status
@@ -146,6 +172,8 @@ def render(status: Status) -> str:
         ),
         f"queued     {status.queued_batches if status.queued_batches is not None else '?'} "
         "batches waiting for a worker",
+        f"working    {status.in_progress_batches if status.in_progress_batches is not None else '?'}"
+        " batches held by workers",
         f"last batch {status.last_stored_at or 'never'}",
         f"dead       {status.dead_letters} batches in dead_letters",
     ]

@@ -354,3 +354,47 @@ def test_prefork_worker_stores_each_batch_once_and_serves_metrics_and_health(
     assert metric("logship_worker_rows_copied_total") == 60
     health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
     assert health.status == 200 and b'"ok"' in health.read()
+
+
+def test_status_sees_batches_a_worker_holds(
+    clean_db: str,
+    start_worker: Callable[..., Worker],
+    publish: Callable[..., None],
+    broker_url: str,
+    broker_dir: Path,
+    queue_name: str,
+) -> None:
+    """A batch a worker holds (retrying while PostgreSQL is unreachable) is no longer in the
+    broker's queue, yet `logship status` counts it over remote control and is not idle; once
+    stored, nothing is held. (The filesystem broker has no remote control: None there.)"""
+    from logship.status import Status, read_in_progress, read_queue_depth
+
+    proxy, proxied_url = _proxy_for(clean_db)
+    worker = start_worker(proxied_url, "--pool=prefork", "--concurrency=1")
+    try:
+        publish(make_message("held-1"))
+        wait_for("a retry", lambda: "retry" in worker.output(), worker)
+        if broker_url.startswith("filesystem"):
+            assert read_in_progress(broker_url, broker_dir, queue_name) is None
+        else:
+            wait_for(
+                "the batch held by the worker",
+                lambda: (read_in_progress(broker_url, broker_dir, queue_name) or 0) >= 1,
+                worker,
+            )
+            status = Status(
+                queued_batches=read_queue_depth(broker_url, broker_dir, queue_name),
+                in_progress_batches=read_in_progress(broker_url, broker_dir, queue_name),
+                seconds_since_last_store=None,
+            )
+            assert not status.idle
+        proxy.start()
+        wait_for("the batch stored", lambda: stored(clean_db, "held-1"), worker)
+        if not broker_url.startswith("filesystem"):
+            wait_for(
+                "nothing held",
+                lambda: read_in_progress(broker_url, broker_dir, queue_name) == 0,
+                worker,
+            )
+    finally:
+        proxy.stop()

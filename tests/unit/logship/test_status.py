@@ -9,11 +9,14 @@ from logship.status import Status, read_metrics, render
 
 
 def test_idle_needs_empty_queue_empty_pools_and_a_settled_database() -> None:
-    """Idle only when nothing is queued, no pool holds a batch and no store happened lately."""
+    """Idle only when nothing is queued, no worker or pool holds a batch and no store happened
+    lately."""
     assert Status(queued_batches=0, seconds_since_last_store=5.0).idle
     assert Status(queued_batches=0, seconds_since_last_store=None).idle
     assert not Status(queued_batches=3, seconds_since_last_store=5.0).idle
     assert not Status(queued_batches=0, seconds_since_last_store=0.5).idle
+    held = Status(queued_batches=0, in_progress_batches=1, seconds_since_last_store=9.0)
+    assert not held.idle  # a worker holds a batch (running, prefetched or retrying)
     busy_pool = Status(
         queued_batches=0,
         seconds_since_last_store=9.0,
