@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from agent.copies import line_aligned_end, same_bytes
-from agent.multiline import Joiner, make_rule
-from agent.tail import Limits, Tail
+from agent.tail import Tail
+from tests.unit.agent.tails import open_tail
 
 
 @pytest.fixture
@@ -40,19 +40,7 @@ def tail_of() -> Iterator[Callable[[Path, bytes], Tail]]:
 
     def make(path: Path, content: bytes) -> Tail:
         path.write_bytes(content)
-        fd = os.open(path, os.O_RDONLY)
-        st = os.fstat(fd)
-        tail = Tail(
-            agent="test-agent",
-            path=str(path),
-            fd=fd,
-            dev=st.st_dev,
-            ino=st.st_ino,
-            offset=0,
-            joiner=Joiner(make_rule(""), flush_timeout_s=1.0),
-            max_line_bytes=1000,
-            limits=Limits(),
-        )
+        tail = open_tail(path)
         tails.append(tail)
         return tail
 

@@ -6,25 +6,12 @@ import os
 from pathlib import Path
 
 from agent.inactive import Inactive, quiet_for
-from agent.multiline import Joiner, make_rule
-from agent.tail import Limits, Tail
+from agent.tail import Tail
+from tests.unit.agent.tails import open_tail
 
 
 def _tail(path: Path) -> Tail:
-    fd = os.open(path, os.O_RDONLY)
-    st = os.fstat(fd)
-    return Tail(
-        agent="test-agent",
-        path=str(path),
-        fd=fd,
-        dev=st.st_dev,
-        ino=st.st_ino,
-        offset=0,
-        joiner=Joiner(make_rule(""), flush_timeout_s=1.0),
-        max_line_bytes=1000,
-        limits=Limits(batch_age_s=0.0),
-        now=0.0,
-    )
+    return open_tail(path, batch_age_s=0.0)
 
 
 def _shipped(tail: Tail, now: float = 0.0) -> None:

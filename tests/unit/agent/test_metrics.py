@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from pathlib import Path
 
 from agent.metrics import COUNTERS, GAUGES, Metrics, publish, serve
-from agent.multiline import Joiner, make_rule
-from agent.tail import Counters, Limits, Tail
+from agent.tail import Counters
+from tests.unit.agent.tails import open_tail
 
 
 def test_render_lists_every_metric_with_help_and_type() -> None:
@@ -57,19 +56,7 @@ def test_publish_adds_closed_files_to_open_ones_and_sets_the_lag(tmp_path: Path)
     """`publish` counts the open tails plus the retired counters; lag is size - committed."""
     log = tmp_path / "a.log"
     log.write_bytes(b"one\ntwo\n")
-    fd = os.open(log, os.O_RDONLY)
-    st = os.fstat(fd)
-    tail = Tail(
-        agent="test-agent",
-        path=str(log),
-        fd=fd,
-        dev=st.st_dev,
-        ino=st.st_ino,
-        offset=0,
-        joiner=Joiner(make_rule("")),
-        max_line_bytes=1000,
-        limits=Limits(),
-    )
+    tail = open_tail(log)
     try:
         tail.read(0.0)
         m = Metrics()

@@ -7,15 +7,14 @@ Small real files under tmp_path; time is passed in explicitly.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from agent.batcher import Batch
-from agent.multiline import Joiner, make_rule
-from agent.tail import Limits, Tail
+from agent.tail import Tail
+from tests.unit.agent.tails import open_tail
 
 MakeTail = Callable[..., Tail]
 
@@ -30,20 +29,7 @@ def make_tail(tmp_path: Path) -> Iterator[MakeTail]:
     ) -> Tail:
         path = tmp_path / "a.log"
         path.write_bytes(content)
-        fd = os.open(path, os.O_RDONLY)
-        st = os.fstat(fd)
-        tail = Tail(
-            agent="test-agent",
-            path=str(path),
-            fd=fd,
-            dev=st.st_dev,
-            ino=st.st_ino,
-            offset=0,
-            joiner=Joiner(make_rule(rule), flush_timeout_s=1.0),
-            max_line_bytes=1000,
-            limits=Limits(**limits),  # type: ignore[arg-type]
-            replay=replay,
-        )
+        tail = open_tail(path, rule=rule, replay=replay, **limits)
         tails.append(tail)
         return tail
 
