@@ -36,6 +36,7 @@ class Batch:
     lines: list[bytes]
     offsets: list[int]
     truncated: int = 0  # entries cut to max_line_bytes
+    cut: list[int] = field(default_factory=list)  # their indexes in `lines`
     fields: dict[str, Any] | None = None
     data_bytes: int = 0  # sum of len(entry)
     id: str = field(init=False)
@@ -64,6 +65,7 @@ class Batch:
             offsets=self.offsets,
             fields=self.fields,
             truncated=self.truncated,
+            cut=self.cut,
         )
 
 
@@ -104,7 +106,7 @@ class Batcher:
         self._lines: list[bytes] = []
         self._offsets: list[int] = []
         self._bytes = 0
-        self._truncated = 0
+        self._cut: list[int] = []
         self._end = 0
         self._started: float | None = None
 
@@ -122,10 +124,11 @@ class Batcher:
             out.append(self._close())
         if not self._lines:
             self._started = self.clock()
+        if truncated:
+            self._cut.append(len(self._lines))
         self._lines.append(data)
         self._offsets.append(offset)
         self._bytes += len(data)
-        self._truncated += truncated
         self._end = end
         if len(self._lines) >= self.max_lines or self._bytes >= self.max_bytes:
             out.append(self._close())
@@ -158,7 +161,8 @@ class Batcher:
             end_offset=self._end,
             lines=self._lines,
             offsets=self._offsets,
-            truncated=self._truncated,
+            truncated=len(self._cut),
+            cut=self._cut,
             fields=self.fields,
             data_bytes=self._bytes,
         )

@@ -138,7 +138,8 @@ class Spans:
     def _make(self, events: list[Event]) -> Batch:
         assert self.file_id is not None
         start, end = events[0][0], events[-1][1]
-        truncated = self.splitter.take_truncated(end) if self.splitter.truncated else 0
+        cut_at = self.splitter.take_truncated(end) if self.splitter.truncated else []
+        cut = _entries_holding(events, cut_at) if cut_at else []
         lines = [e[2] for e in events]
         if self.transcode:
             enc = self.transcode
@@ -151,7 +152,8 @@ class Spans:
             end_offset=end,
             lines=lines,
             offsets=[e[0] for e in events],
-            truncated=truncated,
+            truncated=len(cut_at),
+            cut=cut,
             fields=self.fields,
             data_bytes=sum(map(len, lines)),
         )
@@ -171,3 +173,15 @@ class Spans:
         while self.spans and self.spans[0].acked:
             self.committed = self.spans.popleft().end
         return True
+
+
+def _entries_holding(events: list[Event], offsets: list[int]) -> list[int]:
+    """The indexes of the events (entries) that hold the lines starting at `offsets`."""
+    out: list[int] = []
+    i = 0
+    for at in offsets:  # both in file order
+        while i < len(events) and events[i][1] <= at:
+            i += 1
+        if i < len(events) and (not out or out[-1] != i):
+            out.append(i)
+    return out

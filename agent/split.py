@@ -81,15 +81,16 @@ class LineSplitter:
         self._dropped = 0
         return [event]
 
-    def take_truncated(self, end: int) -> int:
-        """How many cut lines start before `end` (forgetting them)."""
+    def take_truncated(self, end: int) -> list[int]:
+        """The start offsets of the cut lines that start before `end` (forgetting them)."""
         cut = self.truncated
         n = 0
         while n < len(cut) and cut[n] < end:
             n += 1
+        taken = cut[:n]
         if n:
             del cut[:n]
-        return n
+        return taken
 
     def reset(self, offset: int) -> None:
         self.truncated.clear()

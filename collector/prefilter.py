@@ -32,6 +32,9 @@ def process_batch(
         offsets = None
     first = int(body["offset"])
     fields = body.get("fields")
+    # Lines the agent cut (`truncated`, in the entries `cut`) count once: the collector adds
+    # only the entries it cuts that the agent did not (without `cut`, each of its own cuts).
+    cut = set(body["cut"]) if body.get("cut") is not None else None
     batch = CleanBatch(  # strings PostgreSQL must accept: no NUL
         batch_id=safe_str(body["id"]),
         agent=safe_str(agent),
@@ -58,7 +61,7 @@ def process_batch(
             reason = cleaned.drop or "dropped"
             drops[reason] = drops.get(reason, 0) + n
             continue
-        if cleaned.truncated:
+        if cleaned.truncated and (cut is None or i not in cut):
             batch.truncated += 1
         p = parse_event(cleaned.text, received_at)
         events.append(

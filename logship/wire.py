@@ -159,6 +159,7 @@ _SCHEMAS: dict[MsgType, dict[str, tuple[tuple[type, ...], bool]]] = {
         "offsets": ((list,), False),
         "fields": ((dict,), False),
         "truncated": (_INT, False),
+        "cut": ((list,), False),
     },
     MsgType.ACK: {"ids": ((list,), True)},
     MsgType.ERROR: {"code": (_INT, True), "message": (_STR, True), "ids": ((list,), False)},
@@ -192,6 +193,9 @@ def validate(kind: MsgType, body: dict[str, Any]) -> dict[str, Any]:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "BATCH offsets must be ints, one per line")
         if body["offset"] < 0:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "BATCH offset must be >= 0")
+        cut = body.get("cut")
+        if cut is not None and not all(type(x) is int and 0 <= x < len(lines) for x in cut):
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, "BATCH cut must be indexes into lines")
     if kind in (MsgType.ACK,) and not all(isinstance(x, str) for x in body["ids"]):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "ACK ids must be strings")
     return body
@@ -223,6 +227,7 @@ def batch(
     offsets: list[int] | None = None,
     fields: dict[str, Any] | None = None,
     truncated: int = 0,
+    cut: list[int] | None = None,
 ) -> bytes:
     body: dict[str, Any] = {
         "id": batch_id,
@@ -237,6 +242,8 @@ def batch(
         body["fields"] = fields
     if truncated:
         body["truncated"] = truncated
+    if cut:
+        body["cut"] = cut
     return encode(MsgType.BATCH, body)
 
 

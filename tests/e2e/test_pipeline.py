@@ -46,8 +46,9 @@ def test_send_stores_every_line_with_its_content(stack: Stack, tmp_path: Path) -
         fh.write(b"caf\xe9 au lait \xff\n")  # invalid UTF-8: kept, repaired
         fh.write(b"\x00\x01\x02\x03\x04\x05\x06\x07binary\x00\x00\n")  # binary: dropped
         fh.write(b"x" * 300_000 + b"\n")  # longer than the collector's max line: truncated
+        fh.write(b"y" * 10_000_000 + b"\n")  # 10 MB: the agent cuts it to 1 MiB, then as above
         fh.write(b"last line without newline")
-    total = 3000 + 5
+    total = 3000 + 6
     result = stack.agent("send", str(log), "--collector", stack.collector)
     assert result.returncode == 0, result.stderr
     wait_stored(stack.database_url, total)
@@ -65,7 +66,9 @@ def test_send_stores_every_line_with_its_content(stack: Stack, tmp_path: Path) -
     assert any("Accepted publickey for" in m for m in messages)
     assert first.split(": ", 1)[1] in "\n".join(messages)
     truncated = query(stack.database_url, "SELECT sum(lines_truncated) AS n FROM ingest_batches")
-    assert truncated[0]["n"] >= 1
+    assert truncated[0]["n"] == 2
+    longest = query(stack.database_url, "SELECT max(length(message)) AS n FROM log_events")
+    assert longest[0]["n"] <= 64 * 1024
     untemplated = query(
         stack.database_url, "SELECT count(*) AS n FROM log_events WHERE template_id IS NULL"
     )

@@ -96,4 +96,5 @@ def test_truncated_count_line_count_and_encoding() -> None:
     assert kind is wire.MsgType.BATCH and length == len(frame) - wire.HEADER_SIZE
     assert msg.body["id"] == batch.id and msg.body["offsets"] == [0, 500]
     assert msg.body["truncated"] == 1 and msg.body["fields"] == {"service": "api"}
+    assert msg.body["cut"] == [0]  # which entry was cut
     assert msgpack.unpackb(frame[wire.HEADER_SIZE :])["lines"][0] == b"cut"

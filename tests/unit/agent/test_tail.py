@@ -75,8 +75,22 @@ def test_truncated_lines_are_counted_in_their_batch(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     _write(log, "short\n" + "L" * 5000 + "\nshort\n")
     (batch,) = _drain(_tail(log), force=True)
-    assert batch.truncated == 1
+    assert batch.truncated == 1 and batch.cut == [1]
     assert batch.lines[1] == b"L" * 1000
+
+
+def test_cut_lines_are_named_by_the_event_that_holds_them(tmp_path: Path) -> None:
+    """In multiline events, `cut` names each event holding a cut line once; `truncated`
+    counts the lines."""
+    log = tmp_path / "a.log"
+    _write(log, "ok\nstart\n " + "L" * 2000 + "\n " + "M" * 2000 + "\nnext\n")
+    tail = _tail(log, rule=r"^\S")
+    batches = _drain(tail, force=True)
+    batches += tail.take_batches(10.0, force=True)
+    lines = [x for b in batches for x in b.lines]
+    assert [x[:6] for x in lines] == [b"ok", b"start\n", b"next"]
+    (batch,) = [b for b in batches if b.truncated]
+    assert batch.truncated == 2 and batch.cut == [batch.lines.index(lines[1])]
 
 
 def test_encoding_is_converted_to_utf8(tmp_path: Path) -> None:

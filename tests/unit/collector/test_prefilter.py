@@ -38,6 +38,14 @@ def test_events_and_drops_account_for_every_line() -> None:
     assert batch.events[0].level == "error"
 
 
+def test_a_line_cut_by_the_agent_and_again_here_counts_once() -> None:
+    """With `cut` (which entries the agent cut) a line cut on both sides is one truncation;
+    a line only the collector cuts still counts."""
+    lines = [b"a" * 100, b"b" * 100, b"short"]
+    batch = process_batch(body(lines, truncated=1, cut=[0]), "agent", "host", 1.0, CFG)
+    assert batch.truncated == 2  # entry 0 (agent, then here) once; entry 1 here
+
+
 def test_offsets_from_the_agent_are_used() -> None:
     """Each event carries the byte offset the agent gave for its entry."""
     batch = process_batch(body([b"a", b"b"], offsets=[100, 250]), "a", "h", 1.0, CFG)

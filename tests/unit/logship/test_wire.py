@@ -96,6 +96,13 @@ def test_bad_headers_raise_their_codes(header: bytes, code: ErrorCode) -> None:
             msgpack.packb({"id": "i", "path": "p", "file": "f", "offset": -1, "lines": []}),
             ErrorCode.BAD_MESSAGE,
         ),
+        (
+            MsgType.BATCH,
+            msgpack.packb(
+                {"id": "i", "path": "p", "file": "f", "offset": 0, "lines": [b"x"], "cut": [1]}
+            ),
+            ErrorCode.BAD_MESSAGE,
+        ),
         (MsgType.ACK, msgpack.packb({"ids": [1]}), ErrorCode.BAD_MESSAGE),
         (MsgType.PING, msgpack.packb({"seq": True}), ErrorCode.BAD_MESSAGE),
     ],
