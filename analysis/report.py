@@ -25,6 +25,7 @@ from typing import Any
 from analysis.config import DEFAULT_DATABASE_URL, load_config
 from analysis.errors import ReportError, is_retriable
 from logship import __version__
+from logship.database_url import database_url
 from logship.errors import ConfigError
 from logship.records import LEVELS
 
@@ -257,12 +258,13 @@ def report_main(argv: Sequence[str]) -> int:
         "--database-url",
         default=None,
         help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL, else [analysis] database_url "
-        f"of $LOGSHIP_CONFIG, else {DEFAULT_DATABASE_URL})",
+        "of $LOGSHIP_CONFIG, else the embedded database of `logship up` in ./data, else "
+        f"{DEFAULT_DATABASE_URL})",
     )
     args = parser.parse_args(list(argv))
     if args.database_url is None:
         try:
-            args.database_url = load_config().database_url
+            args.database_url = database_url(configured=load_config().database_url)
         except ConfigError as exc:
             print(f"logship report: {exc}", file=sys.stderr)
             return 2

@@ -28,23 +28,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from logship.config import read_dotenv
+from logship.database_url import DEFAULT_DATABASE_URL, database_url, redact
 from logship.errors import ConfigError
 
 PARTITION_RE = re.compile(r"^log_events_(\d{8})$")
 KEEP_RE = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/logship"
-DATABASE_ENV = ("LOGSHIP_DATABASE_URL", "DATABASE_URL")
 
 # Every table in the search path that looks like a day partition, with whether it is still
 # attached to log_events and whether a concurrent detach of it was interrupted.
@@ -161,28 +156,6 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + ":***"
-    return urlunsplit((parts.scheme, f"{user}@{netloc[-1]}", parts.path, parts.query, ""))
-
-
-def database_url(explicit: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """--database-url, else LOGSHIP_DATABASE_URL / DATABASE_URL (environment, then .env)."""
-    if explicit:
-        return explicit
-    env = dict(read_dotenv(Path(".env")))
-    env.update(os.environ if environ is None else environ)
-    for name in DATABASE_ENV:
-        if env.get(name):
-            return env[name]
-    return DEFAULT_DATABASE_URL
-
-
 async def run(url: str, keep_days: int, dry_run: bool) -> RetentionResult:
     import asyncpg
 
@@ -209,8 +182,8 @@ def retention_main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--database-url",
-        help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL, $DATABASE_URL, "
-        f"else {DEFAULT_DATABASE_URL})",
+        help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL, $DATABASE_URL, the embedded "
+        f"database of `logship up` in ./data, else {DEFAULT_DATABASE_URL})",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from logship.database_url import database_url
 from logship.errors import LogshipError
 
 
@@ -195,7 +196,8 @@ def status_main(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("LOGSHIP_DATABASE_URL") or os.environ.get("DATABASE_URL"),
+        help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL, $DATABASE_URL, the embedded "
+        "database of `logship up` in ./data, else the local default)",
     )
     parser.add_argument("--broker-url", default=os.environ.get("BROKER_URL", "filesystem://"))
     parser.add_argument(
@@ -217,9 +219,7 @@ def status_main(argv: Sequence[str]) -> int:
         "--settle", type=float, default=2.0, help="seconds without a stored batch to call it idle"
     )
     args = parser.parse_args(list(argv))
-    if not args.database_url:
-        print("logship status: set LOGSHIP_DATABASE_URL or --database-url", file=sys.stderr)
-        return 2
+    args.database_url = database_url(args.database_url)
     try:
         status = collect(args)
         if args.wait_idle:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logship.config import doc_field, load
+from logship.database_url import DEFAULT_DATABASE_URL
 from logship.errors import ConfigError
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/logship"
 CONFIG_ENV = "LOGSHIP_CONFIG"
 SECTION = "worker"
 

@@ -21,8 +21,8 @@ from typing import Any
 import asyncpg
 import msgpack
 
+from logship.database_url import DEFAULT_DATABASE_URL, database_url, redact
 from logship.records import CleanBatch
-from logship.retention import DEFAULT_DATABASE_URL, database_url, redact
 from workers.config import load_config
 from workers.errors import WorkerError
 from workers.rows import batch_rows
@@ -167,8 +167,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--database-url",
-        help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL, $DATABASE_URL, "
-        f"else {DEFAULT_DATABASE_URL})",
+        help="PostgreSQL URL (default: $LOGSHIP_DATABASE_URL, $DATABASE_URL, the embedded "
+        f"database of `logship up` in ./data, else {DEFAULT_DATABASE_URL})",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     sub = p.add_subparsers(dest="action", required=True)

@@ -9,11 +9,9 @@ import pytest
 from logship.retention import (
     RetentionError,
     cutoff_day,
-    database_url,
     parse_keep,
     partition_day,
     partitions_to_drop,
-    redact,
     retention_main,
 )
 
@@ -77,20 +75,6 @@ def test_partitions_to_drop_refuses_zero_days() -> None:
     """Asking the pure function to keep 0 days is refused rather than dropping everything."""
     with pytest.raises(RetentionError):
         partitions_to_drop(["log_events_20200101"], date(2026, 11, 29), 0)
-
-
-def test_database_url_prefers_the_flag_then_the_environment() -> None:
-    """--database-url wins; else LOGSHIP_DATABASE_URL, then DATABASE_URL, then the default."""
-    env = {"DATABASE_URL": "postgresql://b/db", "LOGSHIP_DATABASE_URL": "postgresql://a/db"}
-    assert database_url("postgresql://flag/db", env) == "postgresql://flag/db"
-    assert database_url(None, env) == "postgresql://a/db"
-    assert database_url(None, {"DATABASE_URL": "postgresql://b/db"}) == "postgresql://b/db"
-
-
-def test_redact_hides_the_password() -> None:
-    """Messages never show a database password."""
-    assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
-    assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
 
 
 def test_bad_keep_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
