@@ -13,6 +13,11 @@ def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
+def _when(t: datetime) -> str:
+    """A time for the text view: to the second (20 characters)."""
+    return _iso(t.replace(microsecond=0))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return _iso(value)
@@ -41,7 +46,7 @@ def render_text(data: dict[str, Any]) -> str:
     out: list[str] = []
     add = out.append
     scope = f" host {data['host']}" if data.get("host") else ""
-    add(f"Logship report{scope}: {_iso(data['since'])} .. {_iso(data['until'])}")
+    add(f"Logship report{scope}: {_when(data['since'])} .. {_when(data['until'])}")
     add(
         f"events {data['events_total']:,}   errors {data['errors_total']:,}   "
         f"error rate {data['error_rate']:.2%}   batches {data['batches']:,}   "
@@ -59,7 +64,7 @@ def render_text(data: dict[str, Any]) -> str:
             continue
         rate = data["error_rate_series"][i]
         add(
-            f"  {_iso(start):<20} "
+            f"  {_when(start):<20} "
             + "".join(f"{c:>10,}" for c in counts)
             + (f"   {rate:6.1%}" if rate is not None else "")
         )
@@ -96,7 +101,7 @@ def render_text(data: dict[str, Any]) -> str:
     for a in data["anomalies"]:
         where = f"{a['host']}:{a['path']}" if a["host"] or a["path"] else "all sources"
         what = f" {_cut(a['template'], 70)}" if a.get("template") else ""
-        add(f"  {_iso(a['window_start'])}  {a['kind']:<17} score {a['score']:7.1f}  {where}{what}")
+        add(f"  {_when(a['window_start'])}  {a['kind']:<17} score {a['score']:7.1f}  {where}{what}")
     if not data["anomalies"]:
         add("  (none)")
     return "\n".join(out) + "\n"
