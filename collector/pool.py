@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
+from multiprocessing.connection import wait as wait_for_exit
 from typing import Any
 
 import msgpack
@@ -204,11 +205,15 @@ class PrefilterPool:
         executor = self._executor
         processes = list((getattr(executor, "_processes", None) or {}).values())
         executor.shutdown(wait=False, cancel_futures=True)
+        # Wait on the processes' sentinels (ready once a process has exited): the executor's
+        # own thread reaps them meanwhile, so `join`/`is_alive` could miss an exit and report
+        # an idle process as busy.
+        pending = {process.sentinel: process for process in processes}
         deadline = time.monotonic() + timeout_s
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-        for process in processes:
-            if process.is_alive():
-                log.warning("Pool process still busy at shutdown; terminating. pid=%s", process.pid)
-                process.terminate()
-                process.join(5)
+        while pending and (left := deadline - time.monotonic()) > 0:
+            for sentinel in wait_for_exit(list(pending), timeout=left):
+                pending.pop(sentinel, None)
+        for process in pending.values():
+            log.warning("Pool process still busy at shutdown; terminating. pid=%s", process.pid)
+            process.terminate()
+            process.join(5)

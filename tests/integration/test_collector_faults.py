@@ -95,7 +95,8 @@ def test_killed_pool_process_is_replaced(
 
 
 def test_sigterm_stops_gracefully(tmp_path: Path, broker_url: str, broker_dir: Path) -> None:
-    """SIGTERM: connected agents are told SHUTTING_DOWN, health turns off, exit code 0."""
+    """SIGTERM: connected agents are told SHUTTING_DOWN, health turns off, exit code 0, and
+    idle pool processes exit without being reported busy or terminated."""
     queue = f"logship-test-{uuid.uuid4().hex[:10]}"
     proc = CollectorProcess(tmp_path, broker_url, broker_dir, queue).start()
     try:
@@ -112,6 +113,7 @@ def test_sigterm_stops_gracefully(tmp_path: Path, broker_url: str, broker_dir: P
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", proc.port), timeout=5).close()
         assert "Collector stopped." in proc.log()
+        assert "still busy" not in proc.log()  # idle pool processes are not reported busy
     finally:
         proc.stop()
         delete_queue(broker_url, broker_dir, queue)
