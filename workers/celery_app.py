@@ -55,6 +55,9 @@ def make_celery(
     prefetch_multiplier: int = 4,
     include: tuple[str, ...] = (),
 ) -> Celery:
+    if broker_url.rstrip("/") == "filesystem:":
+        # The transport ignores the host; naming one keeps kombu from warning on every connect.
+        broker_url = "filesystem://localhost//"
     app = Celery("logship", broker=broker_url, include=list(include))
     app.conf.update(
         task_serializer="msgpack",
