@@ -18,6 +18,9 @@ entry is dropped. The rules, in order:
    its readable part is worth keeping. Above that nothing readable would remain, and the
    entry is dropped as `invalid_utf8`.
 6. **Blank**: an entry that is empty or only whitespace after all that is dropped as `blank`.
+7. **Filtered**: an entry whose text matches one of the operator's `drop_patterns` (irrelevant
+   lines: health checks, debug chatter) is dropped as `filtered` (`compile_filter`, applied by
+   `collector.prefilter`).
 
 A dropped entry counts all of its physical lines under its reason.
 """
@@ -27,13 +30,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from logship.errors import ConfigError
+
 BINARY_RATIO = 0.10
 INVALID_UTF8_RATIO = 0.50
 
 DROP_BLANK = "blank"
 DROP_BINARY = "binary"
 DROP_INVALID_UTF8 = "invalid_utf8"
-DROP_REASONS = (DROP_BLANK, DROP_BINARY, DROP_INVALID_UTF8)
+DROP_FILTERED = "filtered"
+DROP_REASONS = (DROP_BLANK, DROP_BINARY, DROP_INVALID_UTF8, DROP_FILTERED)
 
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # Control bytes counted as binary: C0 except TAB (09), LF (0a), CR (0d); plus DEL (7f).
@@ -101,3 +107,18 @@ def clean_entry(entry: bytes, max_line_bytes: int) -> Cleaned:
     if not text.strip():
         return Cleaned(None, DROP_BLANK)
     return Cleaned(text, None, truncated)
+
+
+def compile_filter(patterns: list[str]) -> re.Pattern[str] | None:
+    """One regular expression matching any of `patterns` (None when there are none).
+    Raises ConfigError naming the pattern that does not compile."""
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            raise ConfigError(
+                f"key 'drop_patterns': {p!r} is not a regular expression: {exc}"
+            ) from None
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns))

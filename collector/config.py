@@ -64,6 +64,12 @@ class CollectorConfig:
     hello_timeout_s: float = doc_field(
         30.0, "a connection that sends no HELLO within this time is closed"
     )
+    drop_patterns: list[str] = doc_field(
+        [],
+        "regular expressions (Python `re`, searched in the cleaned text): a line or multiline "
+        "event that matches one is dropped and counted as `filtered` (in the environment: a "
+        "JSON array, or comma-separated)",
+    )
     metrics_port: int = doc_field(0, "port for Prometheus /metrics and /healthz (0 = off)")
     metrics_host: str = doc_field("127.0.0.1", "address the metrics endpoint listens on")
 
@@ -103,6 +109,9 @@ class CollectorConfig:
                 raise ConfigError(f"key {name!r}: file {value} not found")
         if any(not t for t in self.tokens):
             raise ConfigError("key 'tokens' must not contain empty tokens")
+        from collector.clean import compile_filter  # here: clean is pure, config is loaded first
+
+        compile_filter(self.drop_patterns)
 
     @property
     def tls(self) -> bool:

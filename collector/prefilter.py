@@ -6,15 +6,22 @@ without any process, socket or broker.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Protocol
 
-from collector.clean import clean_entry, count_lines
+from collector.clean import DROP_FILTERED, clean_entry, compile_filter, count_lines
 from collector.parse import parse_event, safe_str, sanitize
 from logship.records import CleanBatch, Event
 
 
 class _Limits(Protocol):
-    max_line_bytes: int
+    max_line_bytes: int  # and optionally drop_patterns: list[str]
+
+
+@functools.lru_cache(maxsize=8)
+def _filter(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    return compile_filter(list(patterns))
 
 
 def process_batch(
@@ -51,6 +58,7 @@ def process_batch(
     events = batch.events
     position = first
     max_line_bytes = cfg.max_line_bytes
+    drop = _filter(tuple(getattr(cfg, "drop_patterns", ())))
     for i, entry in enumerate(lines):
         n = count_lines(entry)
         batch.lines_received += n
@@ -60,6 +68,9 @@ def process_batch(
         if cleaned.text is None:
             reason = cleaned.drop or "dropped"
             drops[reason] = drops.get(reason, 0) + n
+            continue
+        if drop is not None and drop.search(cleaned.text):
+            drops[DROP_FILTERED] = drops.get(DROP_FILTERED, 0) + n
             continue
         if cleaned.truncated and (cut is None or i not in cut):
             batch.truncated += 1

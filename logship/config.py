@@ -12,6 +12,7 @@ the agent imports this module on Debian's python3.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -131,7 +132,9 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             return Path(value).expanduser()
         if origin is list:
             (item,) = typing.get_args(base)
-            if isinstance(value, str):
+            if isinstance(value, str) and value.lstrip().startswith("["):
+                value = json.loads(value)  # a JSON array: items may contain commas
+            elif isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
             if not isinstance(value, list):
                 raise ValueError("expected a list")

@@ -13,6 +13,7 @@ import msgpack
 import pytest
 
 from logship import wire
+from logship.records import CleanBatch
 from logship.wire import ErrorCode, MsgType
 from tests.integration.collector_harness import (
     Agent,
@@ -271,3 +272,27 @@ def test_metrics_and_health(collector: CollectorProcess) -> None:
     assert collector.metric("logship_collector_batches_published_total") >= 1
     assert collector.metric("logship_collector_lines_dropped_total") >= 1
     assert collector.http("/nothing")[0] == 404
+
+
+def test_drop_patterns_filter_irrelevant_lines(
+    tmp_path: Path, broker_url: str, broker_dir: Path
+) -> None:
+    """A collector started with drop_patterns (here from the environment, a JSON array) drops
+    the matching lines in its pool and counts them as `filtered`; the rest is published."""
+    queue = f"logship-test-{uuid.uuid4().hex[:10]}"
+    env = {"LOGSHIP_DROP_PATTERNS": '["GET /healthz", "^DEBUG\\\\b"]'}
+    proc = CollectorProcess(tmp_path, broker_url, broker_dir, queue, env=env).start()
+    try:
+        with Agent(proc.port) as agent:
+            agent.hello()
+            bid = batch_id("filter")
+            lines = [b"GET /healthz 200", b"DEBUG chatter", b"ERROR kept", b"DEBUGGER kept"]
+            agent.send(wire.batch(bid, "/var/log/f.log", "1:1:ab", 0, lines))
+            assert agent.expect(MsgType.ACK) == {"ids": [bid]}
+        (record,) = consume(broker_url, broker_dir, queue, 1)
+        batch = CleanBatch.from_message(record)
+        assert batch.drops == {"filtered": 2}
+        assert [e.message for e in batch.events] == ["kept", "DEBUGGER kept"]
+    finally:
+        assert proc.stop() == 0, proc.log()
+        delete_queue(broker_url, broker_dir, queue)

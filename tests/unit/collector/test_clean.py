@@ -1,4 +1,5 @@
-"""Cleaning rules: blank, binary, NUL, invalid UTF-8, length, CRLF and ANSI escapes."""
+"""Cleaning rules: blank, binary, NUL, invalid UTF-8, length, CRLF and ANSI escapes, and the
+operator's drop patterns."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collector.clean import (
     DROP_BLANK,
     DROP_INVALID_UTF8,
     clean_entry,
+    compile_filter,
     count_lines,
 )
+from logship.errors import ConfigError
 
 
 @pytest.mark.parametrize("entry", [b"", b" ", b"\t\t", b"\r", b"  \n \n", b"\x1b[0m"])
@@ -96,3 +99,15 @@ def test_count_lines() -> None:
     assert count_lines(b"") == 1
     assert count_lines(b"a") == 1
     assert count_lines(b"a\nb\nc") == 3
+
+
+def test_drop_patterns_compile_into_one_filter() -> None:
+    """Patterns become one expression matching any of them; none gives no filter; a bad one
+    is a configuration error that names it."""
+    assert compile_filter([]) is None
+    f = compile_filter([r"GET /health", r"^DEBUG\b"])
+    assert f is not None
+    assert f.search('10.0.0.1 - - "GET /health HTTP/1.1" 200') and f.search("DEBUG x")
+    assert not f.search("INFO DEBUG later")
+    with pytest.raises(ConfigError, match=r"drop_patterns.*'\(unclosed'"):
+        compile_filter(["ok", "(unclosed"])

@@ -70,6 +70,7 @@ def test_toml_section_and_unknown_key(tmp_path: Path) -> None:
         {"tls_cert_file": "/etc/hostname"},
         {"queue": ""},
         {"tokens": [""]},
+        {"drop_patterns": ["(unclosed"]},
     ],
 )
 def test_invalid_values_are_config_errors(overrides: dict) -> None:

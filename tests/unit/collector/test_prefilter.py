@@ -128,3 +128,14 @@ def test_metadata_strings_lose_nul_bytes() -> None:
         "agent",
         "host",
     )
+
+
+def test_drop_patterns_drop_irrelevant_entries_as_filtered() -> None:
+    """An entry matching a drop pattern is dropped as `filtered` with all its lines; the
+    accounting still holds."""
+    cfg = SimpleNamespace(max_line_bytes=64, drop_patterns=[r"GET /healthz", r"^DEBUG "])
+    lines = [b'"GET /healthz HTTP/1.1" 200', b"DEBUG noise\nmore", b"ERROR real", b""]
+    batch = process_batch(body(lines), "agent", "host", 1.0, cfg)
+    batch.check()
+    assert batch.drops == {"filtered": 3, "blank": 1}
+    assert [(e.level, e.message) for e in batch.events] == [("error", "real")]

@@ -75,9 +75,11 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_lists_and_optional_paths_from_environment() -> None:
-    """Comma lists become lists; an empty optional path is None."""
+    """Comma lists (or JSON arrays) become lists; an empty optional path is None."""
     cfg = load(Sample, environ={"LOGSHIP_TAGS": "a, b", "LOGSHIP_CA_FILE": ""}, dotenv=None)
     assert cfg.tags == ["a", "b"] and cfg.ca_file is None
+    as_json = load(Sample, environ={"LOGSHIP_TAGS": '["x{1,2}", "y"]'}, dotenv=None)
+    assert as_json.tags == ["x{1,2}", "y"]  # a JSON array keeps commas inside items
 
 
 def test_dotenv_rejects_lines_without_equals(tmp_path: Path) -> None:
