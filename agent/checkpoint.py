@@ -68,6 +68,16 @@ def _parse(raw: bytes) -> dict[str, dict[str, Any]]:
     return files
 
 
+def read_entries(state_dir: Path) -> dict[str, dict[str, Any]]:
+    """The entries of the checkpoint file in `state_dir`, read only ({} when there is none).
+    Raises CorruptCheckpoint (the file is left where it is)."""
+    try:
+        raw = (Path(state_dir) / FILENAME).read_bytes()
+    except FileNotFoundError:
+        return {}
+    return _parse(raw)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

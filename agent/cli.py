@@ -2,7 +2,7 @@
 
 Subcommands live in a registry: `send` and `check-config` here; another module adds itself by
 defining `SUBCOMMAND = Subcommand(...)` and being named in `EXTENSION_MODULES` (the tailing
-agent's `agent/run.py` provides `run`). Helpers for every subcommand: `add_common_options`
+agent's `agent/run.py` provides `run`, `agent/checkpoints.py` provides `checkpoints`). Helpers for every subcommand: `add_common_options`
 and `config_from_args` (the same `--config/--collector/--token/--tls-ca/--state-dir/-v`
 handling), `setup_logging` (process-wide, for `run`) and `logging_to_stderr` (for the duration
 of one command, progress-aware), `run_async` (asyncio.run
@@ -42,7 +42,7 @@ EXIT_CODES = """exit codes:
   1  failed (collector unreachable after retries, token refused, file unreadable, interrupted)
   2  usage or configuration error"""
 
-EXTENSION_MODULES = ("agent.run",)
+EXTENSION_MODULES = ("agent.run", "agent.checkpoints")
 
 log = logging.getLogger("logship.agent")
 

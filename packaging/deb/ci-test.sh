@@ -194,6 +194,12 @@ AGENT_PID=""
 [ -n "$(find /var/lib/logship-agent -type f -user logship)" ] ||
     { cat "$WORK/run.log" >&2; fail "run wrote no checkpoint in /var/lib/logship-agent"; }
 say "run: tailed a file as user logship, checkpoint written, exit 0 on SIGTERM"
+(cd "$WORK" && agent /usr/bin/logship-agent checkpoints --config "$WORK/run.toml") \
+    > "$WORK/checkpoints.txt" 2>&1 ||
+    { cat "$WORK/checkpoints.txt" >&2; fail "logship-agent checkpoints failed"; }
+grep -q "shipped .*$WORK/tail/app.log" "$WORK/checkpoints.txt" ||
+    { cat "$WORK/checkpoints.txt" >&2; fail "checkpoints does not show the tailed file shipped"; }
+say "checkpoints: the tailed file is shown as shipped"
 # What README.Debian tells an operator to do after adding [[inputs]] to the packaged file.
 (cd "$WORK" && agent /usr/bin/logship-agent check-config --config "$WORK/run.toml") \
     > "$WORK/check.log" 2>&1 ||
