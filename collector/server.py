@@ -360,16 +360,23 @@ async def serve(
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    collector = Collector(cfg)
-    await collector.start()
-    if started is not None:
-        started.append(collector)
+    # Handlers first: a SIGTERM that comes as soon as "listening" is logged must stop the
+    # collector gracefully, not kill it with the default action.
     installed: list[signal.Signals] = []
     if install_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, stop.set)
                 installed.append(sig)
+    collector = Collector(cfg)
+    try:
+        await collector.start()
+    except BaseException:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        raise
+    if started is not None:
+        started.append(collector)
     if ready is not None:
         ready.set()
     try:
