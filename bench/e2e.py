@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -170,6 +171,8 @@ def main() -> int:
                 return 1
             time.sleep(0.25)
         e2e = time.perf_counter() - start
+        agent_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the agent, waited for
+        memory = {name: peak_rss_kb(proc.pid) for name, proc in children.items()}
     finally:
         up.stop_children(children)
     dropped = asyncio.run(_fetchval(db_url, "SELECT coalesce(sum(lines), 0) FROM ingest_drops"))
@@ -181,7 +184,36 @@ def main() -> int:
     print(f"end to end (stored)    {e2e:8.1f} s  {args.lines / e2e:12,.0f} lines/s")
     print(f"raw COPY baseline      {raw:8.1f} s  {n / raw:12,.0f} lines/s")
     print(f"ratio end-to-end / raw COPY: {(args.lines / e2e) / (n / raw):.3f}")
+    print(f"peak RSS: agent {agent_kb / 1024:.0f} MB", end="")
+    for name, kbs in memory.items():
+        print(f"; {name} {len(kbs)} processes, largest {max(kbs) / 1024:.0f} MB", end="")
+    print()
     return 0
+
+
+def peak_rss_kb(pid: int) -> list[int]:
+    """VmHWM (peak resident set, kB) of `pid` and of every process below it (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [p for p, parent in parents.items() if parent in frontier]
+        tree += frontier
+    out = []
+    for p in tree:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    out.append(int(line.split()[1]))
+        except OSError:
+            continue
+    return out or [0]
 
 
 def up_free_port() -> int:
