@@ -167,7 +167,9 @@ def run(
 ) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    broker_url = os.environ.get("BROKER_URL") or "filesystem://"
+    from workers.celery_app import normalize_broker_url  # (celery -A reads BROKER_URL too)
+
+    broker_url = normalize_broker_url(os.environ.get("BROKER_URL") or "filesystem://")
     print(f"logship up: starting in {data_dir} ...", flush=True)
     database_url = start_database(data_dir)
     stack = Stack(

@@ -47,6 +47,14 @@ def transport_options(broker_url: str, broker_dir: Path | None) -> dict[str, obj
     return {}
 
 
+def normalize_broker_url(broker_url: str) -> str:
+    """`filesystem://` with a host named: the transport ignores it, and kombu warns on every
+    connection without one."""
+    if broker_url.rstrip("/") == "filesystem:":
+        return "filesystem://localhost//"
+    return broker_url
+
+
 def make_celery(
     broker_url: str,
     broker_dir: Path | None = None,
@@ -55,10 +63,7 @@ def make_celery(
     prefetch_multiplier: int = 4,
     include: tuple[str, ...] = (),
 ) -> Celery:
-    if broker_url.rstrip("/") == "filesystem:":
-        # The transport ignores the host; naming one keeps kombu from warning on every connect.
-        broker_url = "filesystem://localhost//"
-    app = Celery("logship", broker=broker_url, include=list(include))
+    app = Celery("logship", broker=normalize_broker_url(broker_url), include=list(include))
     app.conf.update(
         task_serializer="msgpack",
         result_serializer="msgpack",
