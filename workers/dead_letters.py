@@ -22,10 +22,8 @@ import asyncpg
 import msgpack
 
 from logship.database_url import DEFAULT_DATABASE_URL, database_url, redact
-from logship.records import CleanBatch
 from workers.config import load_config
 from workers.errors import WorkerError
-from workers.rows import batch_rows
 from workers.runtime import Runtime
 
 LIST_SQL = (
@@ -93,10 +91,7 @@ async def replay_one(rt: Runtime, letter_id: int) -> bool:
     row = await pool.fetchrow(SELECT_SQL, letter_id)
     if row is None:
         raise DeadLetterError(f"no dead letter with id {letter_id}")
-    batch = CleanBatch.from_message(decode_payload(bytes(row["payload"])))
-    if rt.cfg.mine_templates:
-        await rt.assign_templates(batch)
-    stored = await rt.store(batch_rows(batch))
+    stored, _ = await rt.store_message(decode_payload(bytes(row["payload"])))
     await pool.execute(DELETE_SQL, letter_id)
     return stored
 

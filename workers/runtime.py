@@ -99,8 +99,15 @@ class Runtime:
         async with pool.acquire(timeout=self.cfg.db_connect_timeout_s) as conn:
             await assign_templates(conn, batch.events, count=False)  # counted when stored
 
-    async def store_batch(self, batch: CleanBatch) -> bool:
-        return await self.store(batch_rows(batch))
+    async def store_message(self, message: Any) -> tuple[bool, BatchRows]:
+        """The worker's path for one batch message (the task, and dead-letter replay): decode,
+        assign templates (outside the COPY transaction, so template rows are not held locked
+        while copying), map to rows, store. Returns (stored now, the rows)."""
+        batch = CleanBatch.from_message(message)
+        if self.cfg.mine_templates:
+            await self.assign_templates(batch)
+        rows = batch_rows(batch)
+        return await self.store(rows), rows
 
     async def dead_letter(self, batch_id: str | None, error: str, payload: bytes) -> int:
         pool = await self.get_pool()

@@ -17,12 +17,10 @@ import msgpack
 from celery import Task, shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 
-from logship.records import CleanBatch
 from workers import metrics, runtime
 from workers.celery_app import DETECT_TASK, RETENTION_TASK, STORE_TASK
 from workers.errors import is_retriable
 from workers.retry import backoff_s
-from workers.rows import batch_rows
 
 log = logging.getLogger("logship.workers")
 
@@ -74,12 +72,7 @@ def store(task: Task, message: Any) -> str:
     counters = metrics.counters()
     started = time.perf_counter()
     try:
-        batch = CleanBatch.from_message(message)
-        if rt.cfg.mine_templates:
-            # Outside the COPY transaction: template rows are not held locked while copying.
-            rt.run(rt.assign_templates(batch))
-        rows = batch_rows(batch)
-        stored = rt.run(rt.store(rows))
+        stored, rows = rt.run(rt.store_message(message))
     except Exception as exc:
         if is_retriable(exc):
             _retry(task, exc, "store")
