@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.checkpoint import CorruptCheckpoint, read_entries
 from agent.cli import EXIT_FAILED, EXIT_OK, Subcommand, add_common_options, config_from_args, fail
-from agent.identity import parse_key
+from agent.resume import Resume
 
 
 @dataclass(frozen=True)
@@ -40,25 +40,23 @@ def file_states(
     out = []
     for key, entry in entries.items():
         try:
-            dev, ino, _ = parse_key(key)
-        except ValueError:
+            r = Resume.from_entry(key, entry)  # the same reading of an entry as at start-up
+        except (ValueError, KeyError, TypeError):
             continue
-        dev, ino = int(entry.get("dev", dev)), int(entry.get("ino", ino))
-        path, offset = str(entry["path"]), int(entry["offset"])
         try:
-            st = stat(path)
+            st = stat(r.path)
         except OSError:
             st = None
         size = behind = None
         if st is None:
             state = "gone"
-        elif (st.st_dev, st.st_ino) != (dev, ino):
+        elif (st.st_dev, st.st_ino) != (r.dev, r.ino):
             state = "rotated"
         else:
             size = st.st_size
-            behind = max(0, size - offset)
+            behind = max(0, size - r.offset)
             state = "behind" if behind else "shipped"
-        out.append(FileState(path, key, offset, size, behind, state, float(entry["updated"])))
+        out.append(FileState(r.path, key, r.offset, size, behind, state, r.updated))
     out.sort(key=lambda s: (-(s.behind or 0), s.path))
     return out
 
