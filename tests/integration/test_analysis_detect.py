@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
@@ -117,6 +117,19 @@ def test_source_gone_silent_is_reported_once(clean_db: str) -> None:
     asyncio.run(run())
 
 
+async def _steady_then_burst(
+    conn: asyncpg.Connection, store: TemplateStore
+) -> tuple[datetime, datetime]:
+    """15 steady windows, then 30 errors of a new template in window 13; returns its bounds."""
+    await store_lines(conn, store, steady(15, W))
+    start, end = at_window(13)
+    burst = [
+        Line(start + timedelta(seconds=i), f"fatal error code {i}", "error") for i in range(30)
+    ]
+    await store_lines(conn, store, burst)
+    return start, end
+
+
 def test_detect_recent_judges_complete_windows_only(clean_db: str) -> None:
     """`detect_recent` covers the last complete windows before `now`, idempotently."""
 
@@ -124,13 +137,7 @@ def test_detect_recent_judges_complete_windows_only(clean_db: str) -> None:
         conn = await asyncpg.connect(clean_db)
         store = TemplateStore()
         try:
-            await store_lines(conn, store, steady(15, W))
-            start, end = at_window(13)
-            burst = [
-                Line(start + timedelta(seconds=i), f"fatal error code {i}", "error")
-                for i in range(30)
-            ]
-            await store_lines(conn, store, burst)
+            start, end = await _steady_then_burst(conn, store)
             now = end + timedelta(seconds=W + 17)  # in window 15: windows 13 and 14 complete
             found = await detect_recent(conn, now, CFG, windows=2)
             assert {a.window_start for a in found} == {start}
@@ -151,13 +158,7 @@ def test_run_detection_connects_by_config(clean_db: str) -> None:
         conn = await asyncpg.connect(clean_db)
         store = TemplateStore()
         try:
-            await store_lines(conn, store, steady(15, W))
-            start = at_window(13)[0]
-            burst = [
-                Line(start + timedelta(seconds=i), f"fatal error code {i}", "error")
-                for i in range(30)
-            ]
-            await store_lines(conn, store, burst)
+            start, _ = await _steady_then_burst(conn, store)
         finally:
             await conn.close()
 
