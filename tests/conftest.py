@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -28,8 +29,33 @@ logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schema.sql"
-# The LogHub samples: ../shared/data/loghub beside the checkout (as in CI), or LOGSHIP_LOGHUB_DIR.
-LOGHUB = Path(os.environ.get("LOGSHIP_LOGHUB_DIR") or ROOT.parent / "shared" / "data" / "loghub")
+
+
+def _loghub() -> Path:
+    """The LogHub samples: $LOGSHIP_LOGHUB_DIR, else shared/data/loghub beside the checkout (as
+    in CI), else beside the local repository this checkout was cloned from."""
+    if os.environ.get("LOGSHIP_LOGHUB_DIR"):
+        return Path(os.environ["LOGSHIP_LOGHUB_DIR"])
+    beside = ROOT.parent / "shared" / "data" / "loghub"
+    if beside.is_dir():
+        return beside
+    try:
+        origin = subprocess.run(
+            ["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        origin = ""
+    if origin and "://" not in origin and Path(origin).is_dir():
+        cloned_from = Path(origin).resolve().parent / "shared" / "data" / "loghub"
+        if cloned_from.is_dir():
+            return cloned_from
+    return beside
+
+
+LOGHUB = _loghub()
 
 
 async def _admin(url: str, *statements: str) -> None:
